@@ -1,0 +1,63 @@
+"""Pages. Thin: each gathers data through the apps' query helpers and renders a template."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from zhangzhi.features.models import Feature
+from zhangzhi.features.signboard import public_url, qr_svg, signboard_data
+from zhangzhi.org import roster as roster_q
+from zhangzhi.org.models import Region
+
+
+def home(request):
+    if request.user.is_authenticated:
+        return redirect("web:dashboard")
+    return render(request, "web/home.html")
+
+
+@login_required
+def dashboard(request):
+    return render(request, "web/dashboard.html")
+
+
+def _parse_date(raw: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def roster(request):
+    """河长名录, public: a tree by region and level, or the matches of a search."""
+    code = request.GET.get("region") or ""
+    root = Region.objects.filter(code=code).first() if code else None
+    if root is None:
+        root = (Region.objects.filter(level="city", features__isnull=False).order_by("path").first()
+                or Region.objects.filter(parent__isnull=True).first())
+    day = _parse_date(request.GET.get("date"))
+    q = (request.GET.get("q") or "").strip()
+    public = not request.user.is_authenticated
+    ctx = {"root": root, "day": day, "q": q}
+    if root is not None:
+        if q:
+            ctx["matches"] = roster_q.search(q, day, root, public=public)
+        else:
+            ctx["tree"] = roster_q.tree(root, day, public=public)
+    return render(request, "web/roster.html", ctx)
+
+
+def signboard(request, feature_id: int):
+    """公示牌, public, printable on A4."""
+    feature = get_object_or_404(Feature.objects.select_related("kind", "region", "parent"), pk=feature_id)
+    data = signboard_data(feature, request)
+    return render(request, "web/signboard.html", {"board": data, "qr": qr_svg(data["url"])})
+
+
+def signboard_qr(request, feature_id: int):
+    feature = get_object_or_404(Feature, pk=feature_id)
+    return HttpResponse(qr_svg(public_url(feature, request)), content_type="image/svg+xml")
