@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.shortcuts import get_object_or_404
-from ninja import Body, Router, Schema
+from ninja import Body, Router, Schema, Status
 
 from zhangzhi.lib.errors import Forbidden, InvalidInput
 from zhangzhi.org import scope
@@ -88,7 +88,7 @@ def export(request, region: str | None = None, kind: str | None = None):
              "all or nothing")
 def import_(request, collection: dict[str, Any] = Body(...)):
     created = actions.import_features(request.auth, collection)
-    return 201, {"imported": len(created), "ids": [f.pk for f in created]}
+    return Status(201, {"imported": len(created), "ids": [f.pk for f in created]})
 
 
 class FeatureIn(Schema):
@@ -118,7 +118,7 @@ def create(request, body: FeatureIn):
     f = actions.create_feature(request.auth, name=body.name, kind=body.kind, level=body.level,
                                geometry=body.geometry, region=region, parent=parent, code=body.code,
                                start_name=body.start_name, end_name=body.end_name, description=body.description)
-    return 201, feature_row(Feature.objects.select_related("kind", "region").get(pk=f.pk))
+    return Status(201, feature_row(Feature.objects.select_related("kind", "region").get(pk=f.pk)))
 
 
 class FeaturePatch(Schema):

@@ -6,7 +6,7 @@ import datetime as dt
 
 from django.contrib.auth import authenticate
 from django.shortcuts import get_object_or_404
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from zhangzhi.lib.errors import Forbidden, InvalidInput
 from zhangzhi.org.models import paths_q
@@ -109,7 +109,7 @@ class RegionIn(Schema):
 def create_region(request, body: RegionIn):
     parent = get_object_or_404(Region, code=body.parent)
     r = actions.create_region(request.auth, name=body.name, level=body.level, parent=parent, code=body.code)
-    return 201, region_row(r)
+    return Status(201, region_row(r))
 
 
 # -- units and people -----------------------------------------------------------------------
@@ -147,7 +147,7 @@ class UnitIn(Schema):
 def create_unit(request, body: UnitIn):
     region = get_object_or_404(Region, code=body.region)
     u = actions.create_unit(request.auth, name=body.name, kind=body.kind, region=region, phone=body.phone)
-    return 201, unit_row(u)
+    return Status(201, unit_row(u))
 
 
 @router.get("/people", summary="People working in or holding posts within the caller's jurisdiction")
@@ -176,7 +176,7 @@ def create_person(request, body: PersonIn):
     if not units and not request.auth.is_superuser:
         raise InvalidInput("a person must belong to a unit in your jurisdiction", {"units": "required"})
     p = actions.create_person(request.auth, name=body.name, phone=body.phone, title=body.title, units=units)
-    return 201, person_row(p)
+    return Status(201, person_row(p))
 
 
 # -- posts ------------------------------------------------------------------------------------
@@ -232,7 +232,7 @@ def create_post(request, body: PostIn):
     post = actions.appoint(request.auth, person=person, role=body.role, level=body.level, feature=feature,
                            region=region, valid_from=body.valid_from, duties=body.duties)
     post = Post.objects.select_related("person", "role", "feature", "region").get(pk=post.pk)
-    return 201, roster.post_row(post)
+    return Status(201, roster.post_row(post))
 
 
 class PostEnd(Schema):

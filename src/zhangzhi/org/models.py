@@ -252,6 +252,9 @@ class ApiToken(models.Model):
     class Meta:
         verbose_name = _("API token")
 
+    def __str__(self) -> str:
+        return f"token of {self.user_id}"
+
 
 class ChangeLog(models.Model):
     """Every change made through an action: who, when, what. Append-only."""
@@ -267,3 +270,6 @@ class ChangeLog(models.Model):
         verbose_name = _("change")
         verbose_name_plural = _("change log")
         ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.model} {self.object_id}"
