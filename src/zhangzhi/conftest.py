@@ -31,8 +31,10 @@ def world(db):
     """阳泉市 with 盂县 and 平定县, a river cut into county, township and village reaches, and personas."""
     from zhangzhi.features import actions as fa
     from zhangzhi.org import actions as oa
+    from zhangzhi.org import reference
     from zhangzhi.org.models import Region
 
+    reference.ensure()  # transactional tests (live_server) flush the reference rows
     oa.load_regions_csv(DATA_DIR / "regions" / "shanxi.csv", under="140300")
     oa.load_boundaries(DATA_DIR / "regions" / "boundaries" / "140300-counties.geojson")
     r = {x.code: x for x in Region.objects.all()}

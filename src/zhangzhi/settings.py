@@ -47,7 +47,7 @@ SECRET_KEY = os.environ.get("ZHANGZHI_SECRET_KEY", "")
 if not SECRET_KEY:
     if PRODUCTION:
         raise ImproperlyConfigured("ZHANGZHI_SECRET_KEY must be set in production")
-    SECRET_KEY = "dev-only-not-secret-zhangzhi"  # noqa: S105
+    SECRET_KEY = "dev-only-not-secret-zhangzhi"
 
 ALLOWED_HOSTS = [h for h in os.environ.get("ZHANGZHI_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
 SITE_URL = os.environ.get("ZHANGZHI_SITE_URL", "")  # absolute base for QR codes; request host when empty

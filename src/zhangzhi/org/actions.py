@@ -183,8 +183,31 @@ def create_person(actor, *, name: str, phone: str = "", title: str = "", units: 
     person = Person.objects.create(name=name, phone=phone, title=title, user=user, illustrative=illustrative)
     if units:
         person.units.set(units)
+        if user is not None and any(u.kind == Unit.Kind.OFFICE for u in units):
+            _grant_office_admin(user)
     log_change(actor, "create", person, {"name": name, "username": username})
     return person
+
+
+OFFICE_GROUP = "河长办工作人员"
+OFFICE_MODELS = [("org", "region"), ("org", "unit"), ("org", "person"), ("org", "post"), ("features", "feature")]
+
+
+def _grant_office_admin(user) -> None:
+    """Office staff maintain the registry in the admin; the admin limits them to their jurisdiction."""
+    from django.contrib.auth.models import Group, Permission
+
+    group, created = Group.objects.get_or_create(name=OFFICE_GROUP)
+    if created:
+        perms = Permission.objects.filter(
+            content_type__app_label__in={a for a, _ in OFFICE_MODELS},
+            content_type__model__in={m for _, m in OFFICE_MODELS},
+            codename__regex=r"^(add|change|view)_",
+        )
+        group.permissions.set(perms)
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    user.groups.add(group)
 
 
 # -- posts ---------------------------------------------------------------------------------
