@@ -29,6 +29,8 @@ from zhangzhi.org.models import Region, Unit
 from . import scenario as sc
 
 DEMO_PASSWORD = "zhangzhi-demo"
+# in order: cases first, since patrol findings and monitoring alerts open cases
+DEMO_STEPS = ("cases", "patrols", "monitoring")
 SINCE = dt.date(2024, 1, 1)
 GEOD = Geod(ellps="WGS84")
 M_PER_DEG_LAT = 111_320.0
@@ -342,16 +344,32 @@ def demo_logins(demo: Demo) -> None:
     assert not missing, f"demo personas not created: {missing}"
 
 
-@transaction.atomic
 def build(seed: int = 20261122) -> Demo:
-    """All or nothing: a failed build leaves the database as it was."""
+    """The foundation in one transaction, then each capability's step (each manages its own)."""
     rng = random.Random(seed)
-    names = Names(rng)
     demo = Demo()
+    build_foundation(demo, rng)
+    # later capabilities add their part of the scenario: zhangzhi.<app>.demo.build(demo, rng)
+    import importlib
+
+    for app in DEMO_STEPS:
+        try:
+            module = importlib.import_module(f"zhangzhi.{app}.demo")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"zhangzhi.{app}.demo":
+                raise
+            continue
+        module.build(demo, rng)
+    return demo
+
+
+@transaction.atomic
+def build_foundation(demo: Demo, rng: random.Random) -> None:
+    """Regions, units, waters, people and posts: all or nothing."""
+    names = Names(rng)
     load_regions(demo, rng, names)
     create_units(demo, names)
     draw_waters(demo, rng)
     staff_people(demo, names)
     appoint_chiefs(demo, names, rng)
     demo_logins(demo)
-    return demo
