@@ -22,8 +22,11 @@ def line(*pts):
 
 
 @pytest.fixture(autouse=True)
-def _fast_hashers(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+def _fast_hashers(request):
+    """Fast password hashing in tests; pure-module tests (no Django) are left alone."""
+    if not request.config.pluginmanager.hasplugin("django"):
+        return
+    request.getfixturevalue("settings").PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
