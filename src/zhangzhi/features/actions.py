@@ -49,7 +49,7 @@ def _check_one(actor, props: dict[str, Any], geometry: Any, *, kinds: dict[str, 
     name = (props.get("name") or "").strip() if isinstance(props.get("name"), str) else ""
     if not name:
         errors[f"{p}.name"] = "required"
-    kind = kinds.get(props.get("kind") or "")
+    kind = kinds.get(props.get("kind")) if isinstance(props.get("kind"), str) else None
     if kind is None:
         errors[f"{p}.kind"] = f"unknown kind {props.get('kind')!r}; one of {', '.join(sorted(kinds))}"
     level = props.get("level")
@@ -62,7 +62,7 @@ def _check_one(actor, props: dict[str, Any], geometry: Any, *, kinds: dict[str, 
     parent = None
     parent_code = props.get("parent") or props.get("parent_code") or None
     if parent_code:
-        parent = parents.get(parent_code)
+        parent = parents.get(parent_code) if isinstance(parent_code, str) else None
         if parent is None:
             errors[f"{p}.parent"] = f"no feature with code {parent_code!r} (in the database or earlier in the file)"
     region = None
@@ -93,7 +93,7 @@ def _check_one(actor, props: dict[str, Any], geometry: Any, *, kinds: dict[str, 
         errors[f"{where}.geometry"] = f"lies outside the border of {region.name}"
     if region is not None and actor is not None and not scope.can_write(actor, region):
         errors[f"{p}.region"] = f"{region.name} is outside your jurisdiction"
-    if kind is not None and kind.is_part and parent is None:
+    if kind is not None and kind.is_part and parent is None and f"{p}.parent" not in errors:
         errors[f"{p}.parent"] = f"a {kind.name} needs a parent feature"
     cleaned = {"name": name, "kind": kind, "level": level, "code": code, "parent": parent, "region": region,
                "parent_code": parent_code,
@@ -117,10 +117,10 @@ def import_features(actor, collection: Any) -> list[Feature]:
         raise InvalidInput(f"at most {MAX_IMPORT} features per import", {"features": "too many"})
     kinds = {k.code: k for k in FeatureKind.objects.all()}
     regions = {r.code: r for r in Region.objects.filter(code__isnull=False)}
-    codes = [((f or {}).get("properties") or {}).get("code") for f in items if isinstance(f, dict)]
-    codes_wanted = {c for c in codes if isinstance(c, str)}
-    parent_codes = {((f or {}).get("properties") or {}).get("parent") for f in items if isinstance(f, dict)}
-    parent_codes = {c for c in parent_codes if isinstance(c, str)}
+    props_all = [f.get("properties") for f in items if isinstance(f, dict)]
+    props_all = [p for p in props_all if isinstance(p, dict)]
+    codes_wanted = {p.get("code") for p in props_all if isinstance(p.get("code"), str)}
+    parent_codes = {p.get(k) for p in props_all for k in ("parent", "parent_code") if isinstance(p.get(k), str)}
     parents: dict[str, Feature | dict] = {
         f.code: f for f in Feature.objects.select_related("region").filter(code__in=parent_codes)
     }
@@ -222,7 +222,14 @@ def update_feature(actor, feature: Feature, **changes) -> Feature:
     allowed = {"name", "start_name", "end_name", "description"}
     for key, value in changes.items():
         if key == "geometry":
-            _apply_geometry(feature, geo.parse(value, feature.kind.geometry))
+            try:
+                geom = geo.parse(value, feature.kind.geometry)
+            except geo.GeometryError as exc:
+                raise InvalidInput(f"geometry: {exc}", {"geometry": str(exc)}) from None
+            if not _region_touches(feature.region, geom):
+                raise InvalidInput(f"geometry: lies outside the border of {feature.region.name}",
+                                   {"geometry": f"lies outside the border of {feature.region.name}"})
+            _apply_geometry(feature, geom)
         elif key in allowed:
             setattr(feature, key, value)
         else:

@@ -6,6 +6,7 @@ ellipsoid (pyproj.Geod), which is exact at any scale and needs no choice of proj
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import shapely
@@ -37,6 +38,10 @@ def parse(obj: Any, expected: str | None = None) -> BaseGeometry:
     if expected is not None and gtype not in TYPES_FOR[expected]:
         allowed = " or ".join(sorted(TYPES_FOR[expected]))
         raise GeometryError(f"geometry type {gtype} does not fit this kind (expected {allowed})")
+    if not _numbers_only(obj.get("coordinates")):
+        raise GeometryError(f"{gtype} coordinates must be finite numbers [longitude, latitude]")
+    if gtype == "LineString" and len(obj["coordinates"]) < 2:
+        raise GeometryError("a LineString needs at least two points")
     try:
         geom = shape(obj)
     except Exception as exc:  # shapely raises several types for malformed coordinates
@@ -55,6 +60,13 @@ def parse(obj: Any, expected: str | None = None) -> BaseGeometry:
     if gtype in LINE_TYPES and geom.length == 0:
         raise GeometryError("line has zero length")
     return geom
+
+
+def _numbers_only(coords: Any) -> bool:
+    """Whether nested coordinate lists hold only finite numbers (shapely would take "113.3" and NaN)."""
+    if isinstance(coords, list | tuple):
+        return all(_numbers_only(c) for c in coords)
+    return isinstance(coords, int | float) and not isinstance(coords, bool) and math.isfinite(coords)
 
 
 def length_m(geom: BaseGeometry) -> float:

@@ -227,6 +227,9 @@ def appoint(actor, *, person: Person, role: Role | str, level: str, feature=None
         region = feature.region
     if level not in levels.CHIEF_LEVELS:
         raise InvalidInput(f"unknown level {level!r}", {"level": f"one of {', '.join(levels.CHIEF_LEVELS)}"})
+    if feature is not None and actor is not None and not scope.can_write(actor, region):
+        message = f"appoint to {feature.name}: {region.name} is outside your jurisdiction"
+        raise Forbidden(message, {"feature": message})
     _check_write(actor, region, "appoint")
     post = Post.objects.create(person=person, role=role, level=level, feature=feature, region=region,
                                valid_from=valid_from or timezone.localdate(), duties=duties or role.duties)
