@@ -7,6 +7,7 @@ import datetime as dt
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 
 from zhangzhi.features.models import Feature
 from zhangzhi.features.signboard import public_url, qr_svg, signboard_data
@@ -42,10 +43,16 @@ def roster(request):
     day = _parse_date(request.GET.get("date"))
     q = (request.GET.get("q") or "").strip()
     public = not request.user.is_authenticated
-    ctx = {"root": root, "day": day, "q": q}
+    ctx = {"root": root, "day": day, "q": q, "today": timezone.localdate()}
     if root is not None:
+        ctx["trail"] = list(root.ancestors())
+        ctx["demo"] = (Feature.objects.filter(region__path__startswith=root.path, illustrative=True).exists()
+                       or Region.objects.filter(path__startswith=root.path, illustrative=True).exists())
         if q:
             ctx["matches"] = roster_q.search(q, day, root, public=public)
+            # a region's name leads to its part of the tree, with everyone below it
+            ctx["regions"] = list(Region.objects.filter(path__startswith=root.path, name__contains=q,
+                                                        code__isnull=False).order_by("path")[:12])
         else:
             ctx["tree"] = roster_q.tree(root, day, public=public)
     return render(request, "web/roster.html", ctx)

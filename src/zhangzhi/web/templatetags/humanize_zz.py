@@ -1,12 +1,13 @@
-"""Small display filters: kilometres, square kilometres, level names."""
+"""Small display filters: kilometres, square kilometres, level names, roster groupings."""
 
 from django import template
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 
 register = template.Library()
 
-LEVEL_NAMES = {"province": "省级", "city": "市级", "county": "县级", "zone": "县级", "township": "乡级",
-               "village": "村级"}
+LEVEL_NAMES = {"province": _("省级"), "city": _("市级"), "county": _("县级"), "zone": _("县级"),
+               "township": _("乡级"), "village": _("村级")}
+CIVIC_KINDS = {"civic", "patroller"}
 
 
 @register.filter
@@ -27,5 +28,10 @@ def km2(m2):
 
 @register.filter
 def level_name(level):
-    name = LEVEL_NAMES.get(level)
-    return _(name) if name else level
+    return LEVEL_NAMES.get(level, level)
+
+
+@register.filter
+def civic_posts(posts):
+    """民间河长 and 巡河员 of a feature, listed apart from the chiefs (there may be dozens)."""
+    return [p for p in posts or () if p.get("role_kind") in CIVIC_KINDS]

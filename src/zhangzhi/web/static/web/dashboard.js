@@ -1,4 +1,7 @@
-/* 一张图: rivers, reaches, lakes and region borders on one Leaflet map; click a reach for its chiefs. */
+/* 一张图: rivers, reaches, lakes and region borders on one Leaflet map; click a reach for its chiefs.
+ *
+ * Every drawn feature's SVG element carries data-feature=<id> (and data-level), so tests and
+ * other scripts can find a reach on the map without knowing Leaflet's internals. */
 (function () {
   "use strict";
   const T = window.ZZ.i18n;
@@ -9,7 +12,11 @@
     township: {color: "#4292c6", weight: 3},
     village: {color: "#6baed6", weight: 2},
   };
-  const map = L.map("map", {preferCanvas: false, zoomSnap: 0.25});
+  const AREA_STYLE = {color: "#3182bd", weight: 1, fillColor: "#6baed6", fillOpacity: 0.6};
+  const HIGHLIGHT = "#e6550d";
+  // Lines are always drawn as SVG paths (never canvas), so each feature has its own element to tag.
+  const renderer = L.svg({padding: 0.5});
+  const map = L.map("map", {renderer: renderer, zoomSnap: 0.25});
   window.ZZ.map = map;
   if (window.ZZ.tileUrl) {
     L.tileLayer(window.ZZ.tileUrl, {attribution: window.ZZ.tileAttribution, subdomains: "01234567", maxZoom: 18}).addTo(map);
@@ -19,35 +26,72 @@
   const get = (url) => fetch(url, {credentials: "same-origin", headers: {Accept: "application/json"}})
     .then((r) => { if (!r.ok) throw new Error(url + " " + r.status); return r.json(); });
   const esc = (s) => String(s == null ? "" : s).replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
+  const $ = (id) => document.getElementById(id);
 
   const layers = {regions: L.featureGroup().addTo(map), areas: L.featureGroup().addTo(map), lines: L.featureGroup().addTo(map)};
+  const byId = {};
   let selected = null;
 
-  function styleFor(f) {
+  function lineStyle(f) {
     const s = LEVEL_STYLE[f.properties.level] || LEVEL_STYLE.village;
-    return {color: s.color, weight: s.weight, opacity: 0.9};
+    return {color: s.color, weight: s.weight, opacity: 0.9, className: "zz-feature zz-line"};
+  }
+
+  function tag(f, layer) {
+    const el = layer.getElement && layer.getElement();
+    if (!el) return;
+    el.setAttribute("data-feature", String(f.properties.id));
+    el.setAttribute("data-level", f.properties.level || "");
+    el.setAttribute("data-name", f.properties.name || "");
+  }
+
+  function bindFeature(f, layer, baseStyle) {
+    layer.zzBase = baseStyle;
+    byId[f.properties.id] = layer;
+    // "add" fires each time Leaflet (re)creates the element, e.g. after the layer is re-added
+    layer.on("add", () => tag(f, layer));
+    layer.on("click", (e) => { L.DomEvent.stopPropagation(e); showDetail(f, layer); });
+    layer.bindTooltip(f.properties.name, {sticky: true});
   }
 
   function showDetail(f, layer) {
-    if (selected) selected.setStyle(styleFor(selected.feature));
+    if (selected && selected.setStyle) selected.setStyle(selected.zzBase);
     selected = layer;
-    layer.setStyle({color: "#e6550d", weight: (LEVEL_STYLE[f.properties.level] || {weight: 3}).weight + 2});
-    layer.bringToFront();
+    if (layer.setStyle) {
+      layer.setStyle({color: HIGHLIGHT, weight: ((layer.zzBase && layer.zzBase.weight) || 3) + 3, opacity: 1});
+      layer.bringToFront();
+    }
     const p = f.properties;
-    document.getElementById("detail").hidden = false;
-    document.getElementById("d-name").textContent = p.name;
+    const detail = $("detail");
+    detail.hidden = false;
+    detail.dataset.feature = p.id;
+    $("d-name").textContent = p.name;
+    $("d-demo").hidden = !p.illustrative;
     const len = p.length_m ? (p.length_m / 1000).toFixed(2) + " " + T.km : "";
-    document.getElementById("d-meta").textContent = [T.levels[p.level] || p.level, p.region_name, len ? T.length + " " + len : ""].filter(Boolean).join(" · ");
-    document.getElementById("d-sign").href = "/s/" + p.id + "/";
-    const body = document.getElementById("d-chiefs");
+    const area = p.area_m2 ? (p.area_m2 / 1e6).toFixed(2) + " " + T.km2 : "";
+    $("d-meta").textContent = [T.levels[p.level] || p.level, p.region_name, len ? T.length + " " + len : "",
+      area ? T.area + " " + area : ""].filter(Boolean).join(" · ");
+    $("d-sign").href = "/s/" + p.id + "/";
+    const body = $("d-chiefs");
     body.innerHTML = "<tr><td colspan=4>…</td></tr>";
     get("/api/v1/features/" + p.id + "/posts").then((data) => {
+      if ($("detail").dataset.feature !== String(p.id)) return;  // another feature was clicked meanwhile
       body.innerHTML = data.posts.length ? data.posts.map((c) =>
-        "<tr><td>" + esc(T.levels[c.level] || c.level) + "</td><td>" + esc(c.role) + "</td><td class=name>" + esc(c.person) +
-        "</td><td>" + (c.phone ? "<a href='tel:" + esc(c.phone) + "'>" + esc(c.phone) + "</a>" : "") + "</td></tr>").join("")
+        "<tr><td>" + esc(T.levels[c.level] || c.level) + "</td><td>" + esc(c.role) +
+        (c.feature_name && c.feature !== p.id ? "<div class=muted>" + esc(c.feature_name) + "</div>" : "") +
+        "</td><td class=name>" + esc(c.person) + "</td><td>" +
+        (c.phone ? "<a href='tel:" + esc(c.phone) + "'>" + esc(c.phone) + "</a>" : "") + "</td></tr>").join("")
         : "<tr><td colspan=4>" + esc(T.none) + "</td></tr>";
-    });
+      document.body.dataset.detailReady = String(p.id);
+    }).catch((e) => { body.innerHTML = "<tr><td colspan=4 class=error>" + esc(e.message) + "</td></tr>"; });
+    if (window.matchMedia("(max-width: 700px)").matches) detail.scrollIntoView({block: "start"});
   }
+
+  $("d-close").addEventListener("click", () => {
+    if (selected && selected.setStyle) selected.setStyle(selected.zzBase);
+    selected = null;
+    $("detail").hidden = true;
+  });
 
   Promise.all([
     get("/api/v1/regions?format=geojson&level=county,zone&mine=true"),
@@ -55,24 +99,26 @@
     get("/api/v1/features?format=geojson&kind=lake,reservoir,spring"),
     get("/api/v1/dashboard/summary"),
   ]).then(([regions, lines, areas, summary]) => {
-    L.geoJSON(regions, {style: {color: "#737373", weight: 1.2, dashArray: "4 3", fill: true, fillColor: "#f7f7f7", fillOpacity: 0.35},
-      onEachFeature: (f, l) => l.bindTooltip(f.properties.name, {sticky: true})}).addTo(layers.regions);
-    // draw coarse levels first so that fine reaches sit on top and take the clicks
+    L.geoJSON(regions, {interactive: false,
+      style: {color: "#737373", weight: 1.2, dashArray: "4 3", fill: true, fillColor: "#f7f7f7", fillOpacity: 0.35}})
+      .addTo(layers.regions);
+    // coarse levels first, so that finer reaches are drawn on top and take the clicks
     const order = {province: 0, city: 1, county: 2, township: 3, village: 4};
-    lines.features.sort((a, b) => order[a.properties.level] - order[b.properties.level]);
-    L.geoJSON(lines, {style: styleFor, onEachFeature: (f, l) => {
-      l.on("click", () => showDetail(f, l));
-      l.bindTooltip(f.properties.name, {sticky: true});
-      l.getElement && l.on("add", () => { const el = l.getElement(); if (el) el.setAttribute("data-feature", f.properties.id); });
-    }}).addTo(layers.lines);
-    L.geoJSON(areas, {style: {color: "#3182bd", weight: 1, fillColor: "#6baed6", fillOpacity: 0.6},
+    lines.features.sort((a, b) => (order[a.properties.level] || 0) - (order[b.properties.level] || 0));
+    L.geoJSON(lines, {style: lineStyle, onEachFeature: (f, l) => bindFeature(f, l, lineStyle(f))}).addTo(layers.lines);
+    L.geoJSON(areas, {style: () => Object.assign({className: "zz-feature zz-area"}, AREA_STYLE),
       pointToLayer: (f, ll) => L.circleMarker(ll, {radius: 6}),
-      onEachFeature: (f, l) => { l.on("click", () => showDetail(f, l)); l.bindTooltip(f.properties.name); }}).addTo(layers.areas);
-    const all = L.featureGroup([layers.lines, layers.areas]);
-    const b = all.getBounds().isValid() ? all.getBounds() : layers.regions.getBounds();
-    if (b.isValid()) map.fitBounds(b, {padding: [10, 10]});
-    const counts = document.getElementById("counts");
-    counts.innerHTML = summary.counts.map((c) => "<dt>" + esc(c.label) + "</dt><dd>" + esc(c.value) + "</dd>").join("");
+      onEachFeature: (f, l) => bindFeature(f, l, AREA_STYLE)}).addTo(layers.areas);
+    // tag again once everything is on the map, whatever order Leaflet created the elements in
+    Object.values(byId).forEach((l) => tag(l.feature, l));
+    // show the whole jurisdiction (its borders) and everything drawn in it
+    const b = L.featureGroup([layers.regions, layers.lines, layers.areas]).getBounds();
+    if (b.isValid()) map.fitBounds(b, {padding: [16, 16], animate: false});  // no animation: ready means still
+    $("counts").innerHTML = summary.counts.map((c) =>
+      "<div class=count data-key=" + esc(c.key) + "><dt>" + esc(c.label) + "</dt><dd>" + esc(c.value) + "</dd></div>").join("");
+    const demo = lines.features.concat(areas.features).some((f) => f.properties.illustrative);
+    $("summary-demo").hidden = !demo;
+    if (!lines.features.length && !areas.features.length) $("counts").insertAdjacentHTML("afterend", "<p class=muted>" + esc(T.empty) + "</p>");
     document.body.dataset.mapReady = "1";
-  }).catch((e) => { document.getElementById("counts").innerHTML = "<dt>" + esc(e.message) + "</dt>"; });
+  }).catch((e) => { $("counts").innerHTML = "<p class=error>" + esc(e.message) + "</p>"; });
 })();
