@@ -173,29 +173,48 @@ def draw_waters(demo: Demo, rng: random.Random) -> None:
     towns = {c: list(Region.objects.filter(parent=r).order_by("code")) for c, r in counties.items()}
     villages = {t.pk: list(Region.objects.filter(parent=t).order_by("code")) for ts in towns.values() for t in ts}
     items, lines = [], {}
+
+    def chain(parts, start, end):
+        """起点/终点 of consecutive reaches: the river's ends or the borders between neighbours."""
+        names = [region.name for region, _geom in parts]
+        out = []
+        for i, name in enumerate(names):
+            s = start if i == 0 else f"{names[i - 1]}与{name}交界"
+            e = end if i == len(names) - 1 else f"{name}与{names[i + 1]}交界"
+            out.append((s, e))
+        return out
+
     for name, code, pts, start, end in sc.RIVERS:
         river = meander(pts, rng)
         lines[code] = river
         items.append(feature(name, "river", "city", river, demo.city, code=code, start=start, end=end))
+        county_parts = []
         for ccode, border in borders.items():
-            county = counties[ccode]
             for k, piece in enumerate(pieces_in(river, border)):
-                rcode = f"{code}-{ccode[-2:]}" + (f"-{k + 1}" if k else "")
-                suffix = "段" if not k else f"段（{k + 1}）"
-                items.append(feature(f"{name}{county.name}{suffix}", "reach", "county", piece, county, code=rcode,
-                                     parent=code))
-                n_towns = max(1, min(len(towns[ccode]), round(geod_len(piece) / 7000)))
-                chosen = sorted(rng.sample(towns[ccode], n_towns), key=lambda t: t.code)
-                for t_i, (town, tpiece) in enumerate(zip(chosen, split_by_length(piece, n_towns), strict=True)):
-                    tcode = f"{rcode}-{t_i + 1:02d}"
-                    items.append(feature(f"{name}{town.name}段", "reach", "township", tpiece, town, code=tcode,
-                                         parent=rcode))
-                    vs = villages[town.pk]
-                    n_v = max(1, min(len(vs), round(geod_len(tpiece) / 2500)))
-                    for v_i, (village, vpiece) in enumerate(
-                            zip(vs[:n_v], split_by_length(tpiece, n_v), strict=True)):
-                        items.append(feature(f"{name}{village.name}段", "reach", "village", vpiece, village,
-                                             code=f"{tcode}-{v_i + 1:02d}", parent=tcode))
+                county_parts.append((river.project(Point(piece.coords[0])), ccode, k, piece))
+        county_parts.sort()  # upstream first
+        ends = chain([(counties[c], p) for _, c, _, p in county_parts], f"{name}{start}", end)
+        for (_, ccode, k, piece), (c_start, c_end) in zip(county_parts, ends, strict=True):
+            county = counties[ccode]
+            rcode = f"{code}-{ccode[-2:]}" + (f"-{k + 1}" if k else "")
+            suffix = "段" if not k else f"段（{k + 1}）"
+            items.append(feature(f"{name}{county.name}{suffix}", "reach", "county", piece, county, code=rcode,
+                                 parent=code, start=c_start, end=c_end))
+            n_towns = max(1, min(len(towns[ccode]), round(geod_len(piece) / 7000)))
+            chosen = sorted(rng.sample(towns[ccode], n_towns), key=lambda t: t.code)
+            t_parts = list(zip(chosen, split_by_length(piece, n_towns), strict=True))
+            for t_i, ((town, tpiece), (t_start, t_end)) in enumerate(
+                    zip(t_parts, chain(t_parts, c_start, c_end), strict=True)):
+                tcode = f"{rcode}-{t_i + 1:02d}"
+                items.append(feature(f"{name}{town.name}段", "reach", "township", tpiece, town, code=tcode,
+                                     parent=rcode, start=t_start, end=t_end))
+                vs = villages[town.pk]
+                n_v = max(1, min(len(vs), round(geod_len(tpiece) / 2500)))
+                v_parts = list(zip(vs[:n_v], split_by_length(tpiece, n_v), strict=True))
+                for v_i, ((village, vpiece), (v_start, v_end)) in enumerate(
+                        zip(v_parts, chain(v_parts, t_start, t_end), strict=True)):
+                    items.append(feature(f"{name}{village.name}段", "reach", "village", vpiece, village,
+                                         code=f"{tcode}-{v_i + 1:02d}", parent=tcode, start=v_start, end=v_end))
     for wname, kind, on, at, size, ccode in sc.WATERS:
         river = lines[on]
         c = river.interpolate(at, normalized=True)

@@ -30,6 +30,8 @@ def post_row(post: Post, *, public: bool = False) -> dict:
         "valid_from": post.valid_from.isoformat(),
         "valid_to": post.valid_to.isoformat() if post.valid_to else None,
         "duties": post.duties,
+        "illustrative": post.person.illustrative or post.region.illustrative
+        or bool(post.feature_id and post.feature.illustrative),
     }
     if public:  # chiefs' names and posts are published; their personal phones are not
         row["phone"] = ""
@@ -45,13 +47,18 @@ def posts_on(day: dt.date | None, region: Region | None = None):
 
 def search(query: str, day: dt.date | None = None, region: Region | None = None, limit: int = 200,
            public: bool = True) -> list[dict]:
-    """Posts whose person, feature (or its river) or region name contains `query`."""
+    """Posts whose person, feature (or its river) or region — or a region above it — matches `query`."""
     q = query.strip()
     if not q:
         return []
+    # "平定" finds the chiefs of every township and village of 平定县, not only the county's own posts
+    region_paths = list(Region.objects.filter(name__contains=q).values_list("path", flat=True)[:50])
+    in_regions = Q(pk__in=[])
+    for path in region_paths:
+        in_regions |= Q(region__path__startswith=path)
     qs = posts_on(day, region).filter(
         Q(person__name__contains=q) | Q(feature__name__contains=q) | Q(feature__parent__name__contains=q)
-        | Q(feature__parent__parent__name__contains=q) | Q(region__name__contains=q)
+        | Q(feature__parent__parent__name__contains=q) | in_regions
     ).order_by("region__path", "role__order", "pk")
     return [post_row(p, public=public) for p in qs[:limit]]
 
@@ -67,14 +74,16 @@ def tree(region: Region, day: dt.date | None = None, *, max_depth: int | None = 
     keep = {r.pk for r in regions}
     features = list(
         Feature.objects.filter(region_id__in=keep).select_related("kind")
-        .only("id", "name", "code", "level", "parent_id", "region_id", "length_m", "kind__code", "kind__name")
+        .only("id", "name", "code", "level", "parent_id", "region_id", "length_m", "illustrative", "kind__code",
+              "kind__name")
         .order_by("kind__order", "code", "pk")
     )
     posts = [p for p in posts_on(day, region) if p.region_id in keep]
     nodes = {r.pk: {"id": r.pk, "code": r.code, "name": r.name, "level": r.level, "posts": [], "features": [],
                     "children": []} for r in regions}
     fnodes = {f.pk: {"id": f.pk, "name": f.name, "code": f.code, "kind": f.kind.code, "kind_name": f.kind.name,
-                     "level": f.level, "length_m": f.length_m, "parent": f.parent_id, "posts": []} for f in features}
+                     "level": f.level, "length_m": f.length_m, "parent": f.parent_id, "posts": [],
+                     "illustrative": f.illustrative} for f in features}
     for p in posts:
         row = post_row(p, public=public)
         if p.feature_id and p.feature_id in fnodes:

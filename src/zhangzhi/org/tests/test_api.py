@@ -103,6 +103,9 @@ def test_it_finds_chiefs_by_person_river_or_region(world, api):
     assert {m["person"] for m in by_river} >= {"冯市长", "钱县长", "王镇长", "赵村长"}
     by_region = api().get("/roster", region="140300", q="冠山镇").json()["matches"]
     assert [m["person"] for m in by_region] == ["孙镇长"]
+    by_county = api().get("/roster", region="140300", q="平定县").json()["matches"]
+    assert "孙镇长" in {m["person"] for m in by_county}  # a township chief below the county
+    assert "王镇长" not in {m["person"] for m in by_county}
 
 
 def test_it_lists_a_reachs_chiefs_at_every_level_above(world, api):
