@@ -193,7 +193,7 @@ def draw_waters(demo: Demo, rng: random.Random) -> None:
             for k, piece in enumerate(pieces_in(river, border)):
                 county_parts.append((river.project(Point(piece.coords[0])), ccode, k, piece))
         county_parts.sort()  # upstream first
-        ends = chain([(counties[c], p) for _, c, _, p in county_parts], f"{name}{start}", end)
+        ends = chain([(counties[c], p) for _, c, _, p in county_parts], start, end)
         for (_, ccode, k, piece), (c_start, c_end) in zip(county_parts, ends, strict=True):
             county = counties[ccode]
             rcode = f"{code}-{ccode[-2:]}" + (f"-{k + 1}" if k else "")

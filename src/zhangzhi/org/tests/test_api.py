@@ -125,3 +125,43 @@ def test_it_lets_an_office_create_a_village_in_its_county_only(world, api):
     assert no.status_code == 403
     bad = office.post("/regions", {"name": "错村", "level": "county", "parent": "140322100"})
     assert bad.status_code == 422
+
+
+@pytest.mark.parametrize("username,region,status", [
+    ("city-office", "140321", 201),   # the city office covers every county
+    ("county-office", "140322", 201),
+    ("county-office", "140321", 403),  # another county
+    ("township-chief", "140322", 403),  # a chief is not an office
+    ("member-unit", "140300", 403),
+])
+def test_it_limits_creating_units_to_the_jurisdiction(world, api, username, region, status):
+    r = api(username).post("/units", {"name": f"{username}单位", "kind": "department", "region": region})
+    assert r.status_code == status, r.content
+    if status != 201:
+        assert r.json()["error"]["code"] == "forbidden"
+
+
+def test_it_limits_adding_people_to_units_of_the_jurisdiction(world, api):
+    office = api("county-office")
+    ok = office.post("/people", {"name": "新人", "units": [world.units["yu_office"].pk]})
+    assert ok.status_code == 201, ok.content
+    no = office.post("/people", {"name": "别人", "units": [world.units["pd_office"].pk]})
+    assert no.status_code == 403
+    missing = office.post("/people", {"name": "无单位"})
+    assert missing.status_code == 422
+    assert "units" in missing.json()["error"]["fields"]
+
+
+def test_it_refuses_ending_a_post_in_another_county(world, api):
+    post = world.people["other-county-chief"].posts.get()
+    r = api("county-office").post(f"/posts/{post.pk}/end", {})
+    assert r.status_code == 404  # not even visible to 盂县
+    r = api("city-office").post(f"/posts/{post.pk}/end", {})
+    assert r.status_code == 200
+
+
+def test_it_rejects_a_bad_body_with_the_field_named(world, api):
+    r = api("county-office").post("/posts", {"person": "abc", "role": "river-chief"})
+    assert r.status_code == 422
+    fields = r.json()["error"]["fields"]
+    assert any("person" in k for k in fields) and any("level" in k for k in fields)
