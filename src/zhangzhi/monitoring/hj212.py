@@ -118,10 +118,13 @@ _HJ_TABLE = _hj212_step_table()
 _MODBUS_TABLE = _HJ_TABLE
 
 
-def crc16(data: bytes) -> int:
-    """HJ 212 CRC (Appendix A) of ``data``, the data segment bytes only."""
+def crc16(data: bytes, reg: int = 0xFFFF) -> int:
+    """HJ 212 CRC (Appendix A) of ``data``, the data segment bytes only.
+
+    ``reg`` continues from the CRC of a prefix: ``crc16(b, crc16(a)) == crc16(a + b)`` (the simulator
+    frames thousands of packets that share all but their last bytes).
+    """
     table = _HJ_TABLE
-    reg = 0xFFFF
     for b in data:
         reg = table[(reg >> 8) ^ b]
     return reg

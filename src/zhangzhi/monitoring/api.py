@@ -1,0 +1,253 @@
+"""Monitoring API: stations, readings (read and bulk write), imports, classes, quarantine, alerts."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from django.shortcuts import get_object_or_404
+from ninja import Body, File, Query, Router, Schema, Status
+from ninja.files import UploadedFile
+
+from zhangzhi.features.models import Feature
+from zhangzhi.lib.errors import Forbidden, InvalidInput
+from zhangzhi.org import scope
+from zhangzhi.org.models import Region
+
+from . import actions, quality
+from .ingest import Ingestor, Received
+from .models import Alert, Quarantine, Reading, Station
+
+router = Router(tags=["monitoring"])
+MAX_READINGS = 50_000
+
+
+def station_row(s: Station) -> dict:
+    return {"id": s.pk, "name": s.name, "code": s.code, "kind": s.kind, "level": s.level, "mn": s.mn,
+            "feature": s.feature_id, "region": s.region.code, "region_name": s.region.name,
+            "water_body": s.water_body, "target_class": s.target_class or None, "parameters": s.parameters,
+            "lon": s.lon, "lat": s.lat, "active": s.active}
+
+
+def _station(request, station_id: int) -> Station:
+    return get_object_or_404(Station.objects.visible_to(request.auth).select_related("region"), pk=station_id)
+
+
+def _require_office(user) -> None:
+    if not (getattr(user, "is_superuser", False) or scope.write_paths(user)):
+        raise Forbidden("only river chief office staff see this")
+
+
+class StationIn(Schema):
+    name: str
+    kind: Literal["section", "auto", "intake"]
+    mn: str | None = None
+    feature: int | None = None
+    target_class: Literal["I", "II", "III", "IV", "V", ""] = ""
+    water_body: Literal["river", "lake"] = "river"
+    level: Literal["national", "provincial", "city", "county", ""] = ""
+    region: str | None = None
+    parameters: dict[str, str] = {}
+    lon: float | None = None
+    lat: float | None = None
+    code: str | None = None
+
+
+@router.post("/stations", response={201: dict}, summary="Register a station (section, auto or intake)")
+def create_station(request, body: StationIn):
+    feature = region = None
+    if body.feature is not None:
+        feature = Feature.objects.visible_to(request.auth).filter(pk=body.feature).first()
+        if feature is None:
+            raise InvalidInput(f"no feature {body.feature}", {"feature": "unknown"})
+    if body.region:
+        region = Region.objects.filter(code=body.region).first()
+        if region is None:
+            raise InvalidInput(f"unknown region code {body.region!r}", {"region": "unknown"})
+    s = actions.create_station(request.auth, name=body.name, kind=body.kind, mn=body.mn, feature=feature,
+                               region=region, target_class=body.target_class, water_body=body.water_body,
+                               level=body.level, parameters=body.parameters, lon=body.lon, lat=body.lat,
+                               code=body.code)
+    return Status(201, station_row(s))
+
+
+@router.get("/stations", summary="Stations in your jurisdiction; filter by kind, feature")
+def stations(request, kind: str | None = None, feature: int | None = None):
+    qs = Station.objects.visible_to(request.auth).select_related("region")
+    if kind:
+        qs = qs.filter(kind__in=kind.split(","))
+    if feature:
+        qs = qs.filter(feature_id=feature)
+    return {"stations": [station_row(s) for s in qs]}
+
+
+@router.get("/stations/{station_id}")
+def station(request, station_id: int):
+    return station_row(_station(request, station_id))
+
+
+@router.get("/stations/{station_id}/readings",
+            summary="Readings, oldest first; every filter optional (parameter, kind, from, to, limit)")
+def readings(request, station_id: int, parameter: str | None = None, kind: str | None = None,
+             from_: str | None = Query(None, alias="from"), to: str | None = None, limit: int = 10_000):
+    s = _station(request, station_id)
+    qs = Reading.objects.filter(station=s)
+    if parameter:
+        qs = qs.filter(parameter__in=parameter.split(","))
+    if kind:
+        qs = qs.filter(kind__in=kind.split(","))
+    if from_:
+        qs = qs.filter(time__gte=actions.parse_time(from_, "from"))
+    if to:
+        qs = qs.filter(time__lt=actions.parse_time(to, "to"))
+    limit = max(1, min(limit, MAX_READINGS))
+    rows = qs.order_by("time", "parameter", "kind").values_list("parameter", "kind", "time", "value", "unit", "flag")
+    return {"readings": [{"parameter": p, "kind": k, "time": t.isoformat(), "value": v, "unit": u, "flag": f}
+                         for p, k, t, v, u, f in rows[:limit]]}
+
+
+class ReadingIn(Schema):
+    parameter: str
+    time: str
+    value: float
+    unit: str | None = None
+    kind: Literal["rt", "min", "hour", "day", "sample"] = "sample"
+    flag: str = ""
+
+
+class ReadingsIn(Schema):
+    readings: list[ReadingIn]
+
+
+@router.post("/stations/{station_id}/readings", summary="Bulk readings (JSON); duplicates are ignored")
+def post_readings(request, station_id: int, body: ReadingsIn):
+    s = _station(request, station_id)
+    if len(body.readings) > MAX_READINGS:
+        raise InvalidInput(f"at most {MAX_READINGS} readings per request", {"readings": "too many"})
+    raw = request.body
+    return actions.import_readings(request.auth, s, [r.dict() for r in body.readings], raw=raw)
+
+
+@router.get("/stations/{station_id}/classes",
+            summary="GB 3838 class per sample, day, month or year, with deciding items and attainment")
+def classes(request, station_id: int, period: Literal["sample", "day", "month", "year"] = "day",
+            from_: str | None = Query(None, alias="from"), to: str | None = None):
+    s = _station(request, station_id)
+    start = actions.parse_time(from_, "from") if from_ else None
+    end = actions.parse_time(to, "to") if to else None
+    if period == "sample":
+        rows = quality.sample_classes(s, start, end)
+    else:
+        rows = quality.period_classes(s, period, start, end)
+    return {"station": s.pk, "target_class": s.target_class or None, "period": period, "classes": rows}
+
+
+@router.get("/stations/{station_id}/alerts")
+def station_alerts(request, station_id: int):
+    s = _station(request, station_id)
+    return {"alerts": [alert_row(a) for a in s.alerts.all()[:200]]}
+
+
+def alert_row(a: Alert) -> dict:
+    return {"id": a.pk, "station": a.station_id, "parameter": a.parameter, "opened_at": a.opened_at.isoformat(),
+            "last_at": a.last_at.isoformat(), "closed_at": a.closed_at.isoformat() if a.closed_at else None,
+            "value": a.value, "limit": a.limit, "count": a.count, "case": a.case_id}
+
+
+@router.get("/monitoring/alerts", summary="Alert episodes of stations in your jurisdiction, newest first")
+def alerts(request, open: bool | None = None, limit: int = 200):
+    qs = Alert.objects.filter(station__in=Station.objects.visible_to(request.auth))
+    if open is not None:
+        qs = qs.filter(closed_at__isnull=open)
+    return {"alerts": [alert_row(a) for a in qs[: max(1, min(limit, 2000))]]}
+
+
+@router.post("/monitoring/import", summary="Import laboratory results from CSV or Excel (.xlsx)")
+def import_file(request, file: UploadedFile = File(...)):
+    data = file.read()
+    name = (file.name or "").lower()
+    if name.endswith((".xlsx", ".xlsm")) or data[:2] == b"PK":
+        return actions.import_excel(request.auth, data)
+    return actions.import_csv(request.auth, data)
+
+
+class FramesIn(Schema):
+    frames: list[str]
+
+
+@router.post("/monitoring/frames", summary="HJ 212 frames over HTTP (for gateways); answers the replies")
+def post_frames(request, body: FramesIn):
+    _require_office(request.auth)
+    if len(body.frames) > 10_000:
+        raise InvalidInput("at most 10000 frames per request", {"frames": "too many"})
+    peer = "http:" + getattr(request.auth, "username", "")
+    replies = Ingestor().process([Received(f.encode("utf-8"), peer, source="http") for f in body.frames])
+    return {"replies": [r.decode("utf-8").rstrip("\r\n") if r else None for r in replies]}
+
+
+@router.get("/monitoring/quarantine", summary="Quarantined frames, newest first")
+def quarantine(request, status: str = "open", mn: str | None = None, reason: str | None = None, limit: int = 500):
+    _require_office(request.auth)
+    qs = Quarantine.objects.order_by("-received_at", "-pk")
+    if status != "all":
+        qs = qs.filter(status=status)
+    if mn:
+        qs = qs.filter(mn=mn)
+    if reason:
+        qs = qs.filter(reason=reason)
+    return {"quarantine": [
+        {"id": q.pk, "received_at": q.received_at.isoformat(), "reason": q.reason, "message": q.message,
+         "mn": q.mn, "peer": q.peer, "status": q.status,
+         "raw": bytes(q.raw).decode("utf-8", "backslashreplace")}
+        for q in qs[: max(1, min(limit, 5000))]]}
+
+
+class ReplayIn(Schema):
+    ids: list[int] | None = None
+    mn: str | None = None
+    reason: str | None = None
+
+
+@router.post("/monitoring/quarantine/replay", summary="Replay open quarantined frames after fixing the registry")
+def replay(request, body: ReplayIn = Body(...)):
+    _require_office(request.auth)
+    return actions.replay_quarantine(request.auth, ids=body.ids, mn=body.mn, reason=body.reason)
+
+
+class ClassifyIn(Schema):
+    water_body: Literal["river", "lake"] = "river"
+    values: dict[str, float]
+
+
+@router.post("/water-quality/classify", auth=None,
+             summary="GB 3838-2002 single-factor class of a set of values (HJ 212 codes, GB 3838 units)")
+def classify(request, body: ClassifyIn):
+    result = actions.classify_values(body.values, body.water_body)
+    return {"class": result.klass, "deciding": result.deciding, "items": result.items}
+
+
+@router.get("/monitoring/reach-classes", summary="Feature id → the latest GB 3838 class of its section")
+def reach_classes(request) -> dict[str, Any]:
+    stations = list(Station.objects.visible_to(request.auth).filter(feature__isnull=False))
+    latest = quality.latest_classes(stations)
+    out: dict[str, Any] = {}
+    for s in stations:
+        row = latest.get(s.pk)
+        if row and row["class"]:
+            prev = out.get(str(s.feature_id))
+            # two sections on one reach: the worse class colours it
+            if prev is None or quality.gb3838.class_rank(row["class"]) > quality.gb3838.class_rank(prev):
+                out[str(s.feature_id)] = row["class"]
+    return out
+
+
+@router.get("/monitoring/shares", summary="Share of sections at I–III and 劣V, and attainment, for a region")
+def shares(request, year: int, month: int | None = None, region: str | None = None):
+    qs = Station.objects.visible_to(request.auth).exclude(kind="intake").select_related("region")
+    if region:
+        root = Region.objects.filter(code=region).first()
+        if root is None:
+            raise InvalidInput(f"unknown region code {region!r}", {"region": "unknown"})
+        qs = qs.filter(region__path__startswith=root.path)
+    if month is not None and not 1 <= month <= 12:
+        raise InvalidInput("month must be 1-12", {"month": "1-12"})
+    return quality.region_shares(list(qs), year, month)

@@ -1,0 +1,209 @@
+"""监测 Monitoring: stations, readings, the raw archive of what stations sent, quarantine and alerts.
+
+A Station (监测站点) is a water-quality section (断面; 国考/省考/市考, on a reach, with a target class), an
+automatic station speaking HJ 212 (identified by its MN), or a water-intake meter. Readings (监测数据)
+are idempotent on (station, parameter, kind, time): data sent twice is stored once. Every frame received
+is archived raw (RawFrame) before it is parsed; frames that cannot be used go to Quarantine with their
+reason and can be replayed once the registry is fixed. An Alert is one episode of a value beyond its
+threshold (or a section missing its target class); it opens one case, however many readings it spans.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from zhangzhi.features.models import Feature
+from zhangzhi.org.models import Region, paths_q
+
+CLASS_CHOICES = [("I", "I"), ("II", "II"), ("III", "III"), ("IV", "IV"), ("V", "V")]
+
+
+class StationQuerySet(models.QuerySet):
+    def visible_to(self, user) -> StationQuerySet:
+        from zhangzhi.org.scope import read_paths
+
+        paths = read_paths(user)
+        return self if paths is None else self.filter(paths_q(paths, "region__path"))
+
+    def editable_by(self, user) -> StationQuerySet:
+        from zhangzhi.org.scope import write_paths
+
+        paths = write_paths(user)
+        return self if paths is None else self.filter(paths_q(paths, "region__path"))
+
+
+class Station(models.Model):
+    """监测站点: a section, an automatic station (HJ 212 MN) or a water-intake meter, at a place."""
+
+    class Kind(models.TextChoices):
+        SECTION = "section", _("water-quality section")  # 断面 (manual samples, or with an auto station)
+        AUTO = "auto", _("automatic station")  # 水质自动站
+        INTAKE = "intake", _("water-intake meter")  # 取水计量
+
+    class Level(models.TextChoices):
+        NATIONAL = "national", _("national (国考)")
+        PROVINCIAL = "provincial", _("provincial (省考)")
+        CITY = "city", _("city (市考)")
+        COUNTY = "county", _("county (县考)")
+        NONE = "", _("not assessed")
+
+    class WaterBody(models.TextChoices):
+        RIVER = "river", _("river")
+        LAKE = "lake", _("lake or reservoir")
+
+    name = models.CharField(_("name"), max_length=100)
+    code = models.CharField(_("code"), max_length=40, unique=True, null=True, blank=True)
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    level = models.CharField(_("assessment level"), max_length=10, choices=Level.choices, blank=True)
+    feature = models.ForeignKey(Feature, models.PROTECT, null=True, blank=True, related_name="stations",
+                                verbose_name=_("reach or water"))
+    region = models.ForeignKey(Region, models.PROTECT, related_name="stations", verbose_name=_("region"))
+    water_body = models.CharField(_("water body"), max_length=8, choices=WaterBody.choices, default="river")
+    target_class = models.CharField(_("target class"), max_length=3, choices=CLASS_CHOICES, blank=True)
+    mn = models.CharField(_("HJ 212 MN"), max_length=32, unique=True, null=True, blank=True)
+    password = models.CharField(_("HJ 212 password"), max_length=32, blank=True,
+                                help_text=_("when set, packets must carry this PW"))
+    allow_modbus_crc = models.BooleanField(default=False,
+                                           help_text=_("accept the CRC-16/MODBUS variant some devices send"))
+    parameters = models.JSONField(_("parameters"), default=dict, blank=True,
+                                  help_text=_("HJ 212 code → the unit the station sends it in"))
+    lon = models.FloatField(_("longitude"))
+    lat = models.FloatField(_("latitude"))
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = StationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("station")
+        verbose_name_plural = _("stations")
+        ordering = ["name", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Threshold(models.Model):
+    """An alert bound for one parameter of one station, overriding the target class's GB 3838 limit."""
+
+    station = models.ForeignKey(Station, models.CASCADE, related_name="thresholds")
+    parameter = models.CharField(max_length=24)
+    low = models.FloatField(null=True, blank=True)
+    high = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["station", "parameter"], name="threshold_once")]
+
+    def __str__(self) -> str:
+        return f"{self.station} {self.parameter}"
+
+
+class Reading(models.Model):
+    """监测数据: one value of one parameter at a station, in mg/L where GB 3838 wants mg/L."""
+
+    class Kind(models.TextChoices):
+        REALTIME = "rt", _("real-time")  # CN 2011
+        MINUTE = "min", _("minute")  # CN 2051
+        HOUR = "hour", _("hourly")  # CN 2061
+        DAY = "day", _("daily")  # CN 2031
+        SAMPLE = "sample", _("laboratory sample")  # manual import
+
+    station = models.ForeignKey(Station, models.CASCADE, related_name="readings")
+    parameter = models.CharField(max_length=24)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    time = models.DateTimeField()
+    value = models.FloatField()
+    unit = models.CharField(max_length=16, blank=True)
+    flag = models.CharField(max_length=4, blank=True)
+
+    class Meta:
+        constraints = [
+            # idempotent ingestion (INSERT … ON CONFLICT DO NOTHING); its index also serves the station page
+            # and readings API (station, parameter, kind, time range) and the class computations.
+            models.UniqueConstraint(fields=["station", "parameter", "kind", "time"], name="reading_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.station_id} {self.parameter} {self.time:%Y-%m-%d %H:%M} {self.value}"
+
+
+class RawFrame(models.Model):
+    """What a station sent, byte for byte, archived before it was parsed (so a parse bug loses nothing)."""
+
+    received_at = models.DateTimeField()
+    source = models.CharField(max_length=8, default="tcp")  # tcp, http
+    peer = models.CharField(max_length=64, blank=True)
+    raw = models.BinaryField()
+
+    class Meta:
+        indexes = [
+            # the archive browser and replays by time
+            models.Index(fields=["received_at"], name="rawframe_received_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.peer} {self.received_at:%Y-%m-%d %H:%M:%S}"
+
+
+class Quarantine(models.Model):
+    """隔离: a frame that could not be stored as readings, with the reason; replayable."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("open")
+        REPLAYED = "replayed", _("replayed")
+        DISMISSED = "dismissed", _("dismissed")
+
+    received_at = models.DateTimeField()
+    reason = models.CharField(max_length=24)
+    message = models.TextField(blank=True)
+    raw = models.BinaryField()
+    mn = models.CharField(max_length=32, blank=True)
+    peer = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    replayed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # the office's quarantine list (open first, newest first) and replay by MN
+            models.Index(fields=["status", "received_at"], name="quarantine_status_idx"),
+            models.Index(fields=["mn", "status"], name="quarantine_mn_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reason} {self.received_at:%Y-%m-%d %H:%M:%S}"
+
+
+class Alert(models.Model):
+    """An episode: a parameter beyond its threshold (or the section's class below target) until it recovers.
+
+    ``parameter`` is an HJ 212 code, or ``class`` for a section missing its target class. One episode
+    opens one case (``case_id``); later readings of the same episode only update it.
+    """
+
+    station = models.ForeignKey(Station, models.CASCADE, related_name="alerts")
+    parameter = models.CharField(max_length=24)
+    opened_at = models.DateTimeField()  # time of the first reading beyond the limit
+    last_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    value = models.FloatField(null=True, blank=True)  # the worst value seen
+    limit = models.CharField(max_length=40, blank=True)
+    count = models.PositiveIntegerField(default=1)
+    ok_streak = models.PositiveIntegerField(default=0)
+    # the case opened (cases.Case); a plain id so monitoring migrates without the cases app's tables
+    case_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["station", "parameter"], condition=Q(closed_at__isnull=True),
+                                    name="alert_one_open_episode"),
+        ]
+        indexes = [
+            # the station page and the alert list, newest first
+            models.Index(fields=["station", "-opened_at"], name="alert_station_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.station} {self.parameter} {self.opened_at:%Y-%m-%d %H:%M}"
