@@ -10,5 +10,8 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("zhangzhi.cases.urls")),
+    path("", include("zhangzhi.monitoring.urls")),
+    path("", include("zhangzhi.patrols.urls")),
     path("", include("zhangzhi.web.urls")),
 ]

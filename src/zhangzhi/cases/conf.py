@@ -1,0 +1,20 @@
+"""Settings of the closed loop, with defaults; override in Django settings as ZHANGZHI_CASES = {...}."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+DEFAULTS = {
+    "DUPLICATE_RADIUS_M": 200,       # reports closer than this …
+    "DUPLICATE_WINDOW_DAYS": 7,      # … and this close in time are suggested as duplicates
+    "REACH_MAX_DISTANCE_M": 1500,    # a report farther than this from every reach has no reach
+    "MAX_PHOTO_BYTES": 5 * 1024 * 1024,
+    "PUBLIC_REPORTS_PER_HOUR": 5,    # per client IP
+    "ABUSE_FLAGS_TO_HIDE": 3,
+    "ARCHIVE_AFTER_DAYS": 15,        # closed and not rated → archived by `zhangzhi escalate`
+    "ESCALATE_AGAIN_HOURS": 72,      # an escalated case still overdue goes one level up after this
+}
+
+
+def get(name: str):
+    return getattr(settings, "ZHANGZHI_CASES", {}).get(name, DEFAULTS[name])
