@@ -37,7 +37,7 @@ def world(db):
     from zhangzhi.org import reference
     from zhangzhi.org.models import Region
 
-    reference.ensure()  # transactional tests (live_server) flush the reference rows
+    reference.ensure_all()  # transactional tests (live_server) flush the reference rows
     oa.load_regions_csv(DATA_DIR / "regions" / "shanxi.csv", under="140300")
     oa.load_boundaries(DATA_DIR / "regions" / "boundaries" / "140300-counties.geojson")
     r = {x.code: x for x in Region.objects.all()}

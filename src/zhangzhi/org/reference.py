@@ -59,3 +59,18 @@ def ensure(apps=global_apps, *, kinds: bool = True) -> None:
     for code, name, system, geometry, is_part, order in KINDS:
         FeatureKind.objects.get_or_create(code=code, defaults={
             "name": name, "system": systems[system], "geometry": geometry, "is_part": is_part, "order": order})
+
+
+def ensure_all() -> None:
+    """Every app's reference data (after a flush: `load_demo --reset`, transactional tests)."""
+    import importlib
+
+    ensure()
+    for app in ("cases", "patrols", "monitoring"):
+        try:
+            module = importlib.import_module(f"zhangzhi.{app}.reference")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"zhangzhi.{app}.reference":
+                raise
+            continue
+        module.ensure()

@@ -25,7 +25,7 @@ class Command(BaseCommand):
                 self.stdout.write("The demo is already loaded (use --reset to rebuild it).")
                 return
             call_command("flush", "--no-input", verbosity=0)
-        reference.ensure()
+        reference.ensure_all()
         start = time.monotonic()
         demo = build(seed)
         for line in demo.log:
