@@ -225,19 +225,26 @@ def classify(request, body: ClassifyIn):
     return {"class": result.klass, "deciding": result.deciding, "items": result.items}
 
 
-@router.get("/monitoring/reach-classes", summary="Feature id → the latest GB 3838 class of its section")
-def reach_classes(request) -> dict[str, Any]:
+@router.get("/monitoring/reach-classes",
+            summary="Feature id → the latest GB 3838 class of its sections, spread over the reach tree")
+def reach_classes(request, spread: bool = True) -> dict[str, Any]:
+    from zhangzhi.features.models import Feature
+
     stations = list(Station.objects.visible_to(request.auth).filter(feature__isnull=False))
     latest = quality.latest_classes(stations)
-    out: dict[str, Any] = {}
+    direct: dict[int, str] = {}
     for s in stations:
         row = latest.get(s.pk)
         if row and row["class"]:
-            prev = out.get(str(s.feature_id))
+            prev = direct.get(s.feature_id)
             # two sections on one reach: the worse class colours it
             if prev is None or quality.gb3838.class_rank(row["class"]) > quality.gb3838.class_rank(prev):
-                out[str(s.feature_id)] = row["class"]
-    return out
+                direct[s.feature_id] = row["class"]
+    if spread and direct:
+        tree = dict(Feature.objects.visible_to(request.auth).filter(kind__code__in=["river", "reach"])
+                    .values_list("id", "parent_id"))
+        direct = quality.gb3838.spread_over_tree(direct, tree)
+    return {str(k): v for k, v in direct.items()}
 
 
 @router.get("/monitoring/shares", summary="Share of sections at I–III and 劣V, and attainment, for a region")

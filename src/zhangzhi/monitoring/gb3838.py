@@ -317,3 +317,34 @@ def period_class(samples: Iterable[Mapping[str, float]], water_body: str = "rive
                  standard: Standard | None = None) -> Result:
     """Class of a period (week, month, year …): grade each code's mean over the period."""
     return classify(period_means(samples), water_body, standard)
+
+
+def spread_over_tree(direct: dict[int, str], parent_of: dict[int, int | None]) -> dict[int, str]:
+    """Colour a tree of reaches from the classes of the sections that sit on some of them.
+
+    A reach with sections inside it (on itself or on reaches below it) takes the worst of their classes:
+    a river is as good as its worst section. A reach with none inside it takes the class of the nearest
+    reach above it that has a section of its own, since that section represents it. Pure: ids in, ids out.
+    """
+    guard = 64  # deeper than any real reach tree; stops a cycle in bad data
+    up: dict[int, str] = {}
+    for node, klass in direct.items():
+        cur: int | None = node
+        for _ in range(guard):
+            if cur is None:
+                break
+            if cur not in up or class_rank(klass) > class_rank(up[cur]):
+                up[cur] = klass
+            cur = parent_of.get(cur)
+    out = dict(up)
+    for node in parent_of:
+        if node in out:
+            continue
+        cur = parent_of.get(node)
+        for _ in range(guard):
+            if cur is None or cur in direct:
+                break
+            cur = parent_of.get(cur)
+        if cur is not None:
+            out[node] = direct[cur]
+    return out

@@ -137,8 +137,13 @@ def test_it_grades_days_months_and_shares(stations, api):
     assert shares["sections"] == 1 and shares["share_I_III"] == 0.0 and shares["attainment"] == 0.0
     with CaptureQueriesContext(connection) as ctx:
         classes = api("city-office").get("/monitoring/reach-classes").json()
-    assert classes == {str(stations["yu"].feature_id): "劣V"}
-    assert len(ctx) <= 9  # token, user, scope (2), stations, latest times, means: not one per station
+    feature = stations["yu"].feature
+    assert classes[str(feature.pk)] == "劣V"
+    assert {str(a.pk) for a in feature.ancestors()} <= set(classes)  # spread up to the river
+    assert set(classes.values()) == {"劣V"}
+    direct = api("city-office").get("/monitoring/reach-classes", spread="false").json()
+    assert direct == {str(feature.pk): "劣V"}
+    assert len(ctx) <= 10  # token, user, scope (2), stations, latest times, means, reach tree: not per station
 
 
 def test_it_opens_one_case_per_episode(stations):

@@ -231,3 +231,19 @@ def test_a_single_bad_hour_need_not_fail_the_month() -> None:
     month = [{"w21011": 0.05}] * 29 + [{"w21011": 0.9}]
     assert classify({"w21011": 0.9}).klass == WORST
     assert period_class(month).klass == "II"
+
+
+def test_it_spreads_section_classes_over_the_reach_tree():
+    from zhangzhi.monitoring.gb3838 import spread_over_tree
+
+    # river 1 → county reaches 2, 3 → township reaches 4 (under 2), 5 (under 3) → village 6 (under 4)
+    parent = {1: None, 2: 1, 3: 1, 4: 2, 5: 3, 6: 4, 9: None}
+    out = spread_over_tree({6: "II", 5: "IV"}, parent)
+    assert out[6] == "II" and out[5] == "IV"
+    assert out[4] == "II" and out[2] == "II"  # up from the village section
+    assert out[3] == "IV"
+    assert out[1] == "IV"  # a river is as good as its worst section
+    assert 9 not in out  # another river with no section stays uncoloured
+    out = spread_over_tree({2: "III"}, parent)
+    assert out[4] == "III" and out[6] == "III"  # down from the county reach's section
+    assert 3 not in out and 5 not in out  # the river's class does not leak into reaches with no section

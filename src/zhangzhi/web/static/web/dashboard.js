@@ -54,8 +54,12 @@
     layer.bindTooltip(f.properties.name, {sticky: true});
   }
 
+  function restyle(layer) {
+    if (layer && layer.setStyle) layer.setStyle(classStyle(layer));
+  }
+
   function showDetail(f, layer) {
-    if (selected && selected.setStyle) selected.setStyle(selected.zzBase);
+    restyle(selected);
     selected = layer;
     if (layer.setStyle) {
       layer.setStyle({color: HIGHLIGHT, weight: ((layer.zzBase && layer.zzBase.weight) || 3) + 3, opacity: 1});
@@ -88,7 +92,7 @@
   }
 
   $("d-close").addEventListener("click", () => {
-    if (selected && selected.setStyle) selected.setStyle(selected.zzBase);
+    restyle(selected);
     selected = null;
     $("detail").hidden = true;
   });
@@ -120,5 +124,48 @@
     $("summary-demo").hidden = !demo;
     if (!lines.features.length && !areas.features.length) $("counts").insertAdjacentHTML("afterend", "<p class=muted>" + esc(T.empty) + "</p>");
     document.body.dataset.mapReady = "1";
+    return loadWaterQuality();
   }).catch((e) => { $("counts").innerHTML = "<p class=error>" + esc(e.message) + "</p>"; });
+
+  // 水质: colour each reach by its section's latest GB 3838 class, and show the stations
+  const WQ_COLOURS = {I: "#1f78b4", II: "#33a02c", III: "#e6c700", IV: "#ff7f00", V: "#e31a1c", "劣V": "#6a3d9a"};
+  let wqOn = true;
+  let wqLoaded = false;
+  let wqClasses = {};
+
+  function classStyle(layer) {
+    if (!wqOn || !wqLoaded || !layer.feature || layer.zzBase.fillColor) return layer.zzBase;
+    const k = wqClasses[String(layer.feature.properties.id)];
+    // with the class colouring on, a reach with no section nearby is grey, not a class-like blue
+    return Object.assign({}, layer.zzBase, k ? {color: WQ_COLOURS[k], opacity: 1} : {color: "#9aa7b0", opacity: 0.8});
+  }
+
+  function applyClasses() {
+    Object.values(byId).forEach((l) => { if (l !== selected && l.setStyle) l.setStyle(classStyle(l)); });
+  }
+
+  function loadWaterQuality() {
+    return Promise.all([get("/api/v1/monitoring/reach-classes"), get("/api/v1/stations")]).then(([classes, st]) => {
+      wqClasses = classes || {};
+      const stations = (st.stations || []).filter((s) => s.lon != null && s.lat != null);
+      if (!stations.length && !Object.keys(wqClasses).length) return;
+      $("wq-legend").hidden = false;
+      wqLoaded = true;
+      const group = L.featureGroup().addTo(map);
+      stations.forEach((s) => {
+        const k = wqClasses[String(s.feature)];
+        const m = L.circleMarker([s.lat, s.lon], {radius: 6, weight: 2, color: "#fff", fillOpacity: 1,
+          fillColor: k ? WQ_COLOURS[k] : "#555", className: "zz-station"});
+        m.bindTooltip(esc(s.name) + (k ? " · " + esc(T.wqClass) + " " + esc(k) : "") +
+          (s.target_class ? " · " + esc(T.target) + " " + esc(s.target_class) : ""));
+        m.on("click", () => { window.location.href = "/monitoring/stations/" + s.id + "/"; });
+        m.addTo(group);
+      });
+      // the selected reach keeps its highlight; the others take their class colour
+      Object.values(byId).forEach((l) => { l.zzBase = Object.assign({}, l.zzBase); });
+      applyClasses();
+      $("wq-toggle").addEventListener("change", (e) => { wqOn = e.target.checked; applyClasses(); });
+      document.body.dataset.wqReady = String(Object.keys(wqClasses).length);
+    }).catch(() => { /* monitoring is optional on the map */ });
+  }
 })();
