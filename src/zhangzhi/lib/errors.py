@@ -41,3 +41,15 @@ class Conflict(ZhangzhiError):
 class Forbidden(ZhangzhiError):
     status = 403
     code = "forbidden"
+
+
+class TooLarge(ZhangzhiError):
+    """An upload over the size limit; refused before anything is stored."""
+
+    status = 413
+    code = "too_large"
+
+
+class RateLimited(ZhangzhiError):
+    status = 429
+    code = "rate_limited"

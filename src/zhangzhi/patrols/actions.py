@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from zhangzhi.features.models import Feature
 from zhangzhi.lib import chinacoords
-from zhangzhi.lib.errors import Forbidden, InvalidInput, ZhangzhiError
+from zhangzhi.lib.errors import Forbidden, InvalidInput, TooLarge, ZhangzhiError
 from zhangzhi.org.actions import log_change
 from zhangzhi.org.models import Person, Post
 
@@ -40,11 +40,6 @@ MAX_FINDINGS = 50
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 LOOKBACK = dt.timedelta(days=180)  # earlier patrols of the reach compared for duplicates
 CLOCK_SKEW = dt.timedelta(minutes=10)
-
-
-class TooLarge(ZhangzhiError):
-    status = 413
-    code = "too_large"
 
 
 @dataclass
