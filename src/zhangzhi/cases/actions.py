@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import math
 import secrets
 import uuid
@@ -28,8 +29,11 @@ from zhangzhi.lib.errors import Conflict, Forbidden, InvalidInput, NotFound, Zha
 from zhangzhi.org import scope
 from zhangzhi.org.models import Unit
 
-from . import conf, routing, workflow
+from . import conf, drone, routing, workflow
+from .drone import TooLarge
 from .models import AbuseFlag, Attachment, Case, CaseLog, Category, IntakeHit
+
+logger = logging.getLogger(__name__)
 
 SOURCES = {c.value for c in Case.Source}
 URGENCIES = {c.value for c in Case.Urgency}
@@ -40,11 +44,6 @@ TRANSFER_KINDS = {Unit.Kind.POLICE, Unit.Kind.PROCURATORATE}
 # log entries the reporter and the public page see (with the office's answer as the note)
 PUBLIC_ACTIONS = {"report", "accept", "decline", "merge", "assign", "transfer", "reply", "verify", "redo",
                   "rate", "archive", "escalate"}
-
-
-class TooLarge(ZhangzhiError):
-    status = 413
-    code = "too_large"
 
 
 class RateLimited(ZhangzhiError):
@@ -100,7 +99,9 @@ def _parse_deadline(value, at) -> dt.datetime | None:
         return None
     if isinstance(value, str):
         try:
-            value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+            # a bare date (the pages' date input) means the end of that day, not its first second
+            value = (dt.date.fromisoformat(value) if len(value.strip()) == 10 else
+                     dt.datetime.fromisoformat(value.replace("Z", "+00:00")))
         except ValueError:
             raise InvalidInput(f"deadline {value!r} is not ISO 8601", {"deadline": "not ISO 8601"}) from None
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
@@ -151,7 +152,7 @@ def locate(lat: float, lon: float, feature=None):
 @transaction.atomic
 def report(actor, *, category: str, description: str, lat: float, lon: float, urgency: str = "normal",
            source: str = "office", feature=None, reporter_name: str = "", reporter_phone: str = "", photos=(),
-           at=None, external_ref: str = "") -> Case:
+           at=None, external_ref: str = "", log_data: dict | None = None) -> Case:
     """上报: open a case at a place. The place decides region, reach and the responsible office."""
     at = _now(at)
     errors = {}
@@ -181,7 +182,7 @@ def report(actor, *, category: str, description: str, lat: float, lon: float, ur
         reporter_name=reporter_name[:64], reporter_phone=reporter_phone[:32], external_ref=external_ref[:64],
         reported_at=at, updated_at=at)
     entry = _log(case, actor, "report", at=at, to_state=case.state, note=description[:4000],
-                 data={"source": source, "office": office.pk, "reach": getattr(reach, "pk", None)},
+                 data={"source": source, "office": office.pk, "reach": getattr(reach, "pk", None), **(log_data or {})},
                  name=Case.Source(source).label)
     for photo in photos:
         add_attachment(actor, case, photo, at=at, log=entry)
@@ -384,6 +385,50 @@ def add_attachment(actor, case: Case, photo, *, at=None, log: CaseLog | None = N
     return att
 
 
+# -- 无人机巡查 import ----------------------------------------------------------------------------------
+
+def import_drone(actor, file: bytes, photos: bytes | None = None, *, at=None) -> list[Case]:
+    """Import a drone survey: one case per point, all or nothing.
+
+    `file` is a GeoJSON FeatureCollection of points (properties category, description, urgency,
+    taken_at, photo) or a ZIP holding it and the photos; `photos` an optional ZIP of photos. The raw
+    uploads are archived first; then every point is checked (category, place, jurisdiction, photo by
+    content) and each bad one gets its own error "features[i].properties.x". Only when all are valid
+    are the cases reported, in one transaction.
+    """
+    at = _now(at)
+    wpaths = scope.write_paths(actor) if actor is not None else None
+    if wpaths == []:
+        raise Forbidden("only chief office (河长办) staff import drone surveys")
+    raw = [archive_raw(file)] + ([archive_raw(photos)] if photos else [])
+    collection, bundle = drone.read_upload(file, photos)
+
+    def where_problem(lat, lon):
+        try:
+            region, _, _ = locate(lat, lon)
+        except InvalidInput as exc:
+            return exc.message
+        if not scope.covers(wpaths, region):
+            return f"({lat:.5f}, {lon:.5f}) lies in {region.name}, outside your jurisdiction"
+        return None
+
+    points, errors = drone.check_points(
+        collection, bundle, categories=set(Category.objects.filter(active=True).values_list("code", flat=True)),
+        urgencies=URGENCIES, sniff=sniff_image, locate=where_problem, now=at)
+    if errors:
+        first = next(iter(errors))
+        raise InvalidInput(f"{len(errors)} problem(s) in the import, the first at {first}: {errors[first]}; "
+                           "nothing was imported", errors)
+    batch = uuid.uuid4().hex[:12]
+    with transaction.atomic():
+        cases = [report(actor, category=p.category, description=p.description, lat=p.lat, lon=p.lon,
+                        urgency=p.urgency, source="drone", photos=[p.photo] if p.photo else [], at=at,
+                        external_ref=f"drone:{batch}:{p.index}", log_data={**p.data, "batch": batch, "raw": raw})
+                 for p in points]
+    logger.info("drone import %s: %d cases by %s", batch, len(cases), _actor_name(actor) or "system")
+    return cases
+
+
 # -- reading helpers with rules (duplicates) ---------------------------------------------------------
 
 def duplicates(case: Case, *, limit: int = 10) -> list[Case]:
@@ -431,7 +476,8 @@ def flag_abuse(case: Case, client_ip: str) -> bool:
         return case.hidden
     count = AbuseFlag.objects.filter(case=case).count()
     fields = {"abuse_flags": count}
-    hide = count >= conf.get("ABUSE_FLAGS_TO_HIDE") and not case.hidden
+    # once the office has decided, flags no longer hide the report: its decision stands
+    hide = count >= conf.get("ABUSE_FLAGS_TO_HIDE") and not case.hidden and case.moderated_at is None
     if hide:
         fields["hidden"] = True
     Case.objects.filter(pk=case.pk).update(**fields)
@@ -444,12 +490,16 @@ def flag_abuse(case: Case, client_ip: str) -> bool:
 
 
 @transaction.atomic
-def moderate(actor, case: Case, *, hidden: bool, note: str = "") -> Case:
-    """The office shows a flagged report again (or hides one)."""
+def moderate(actor, case: Case, *, hidden: bool, note: str = "", at=None) -> Case:
+    """审核: the office restores a flagged report (hidden=False) or confirms it stays hidden
+    (hidden=True). Either way the decision is recorded and later flags no longer hide it."""
+    at = _now(at)
     if actor is not None and not scope.can_write(actor, case.office.region):
         raise Forbidden("only the case's office moderates it")
-    _claim(case, case.version, {"hidden": hidden, "updated_at": timezone.now()})
-    _log(case, actor, "hide" if hidden else "unhide", at=timezone.now(), note=note, name=case.office.name)
+    _claim(case, case.version, {"hidden": hidden, "moderated_at": at, "updated_at": at})
+    _log(case, actor, "hide" if hidden else "unhide", at=at, note=note, name=case.office.name,
+         data={"moderated": True, "flags": case.abuse_flags})
+    logger.info("case %s moderated: hidden=%s", case.code, hidden)
     return case
 
 
@@ -462,34 +512,61 @@ def _candidates(qs, limit: int):
     return list(qs[:limit])
 
 
+def _escalate(case: Case, now, note: str, data: dict) -> bool:
+    """Move one claimed case to the office above, logged; False when there is none or someone was faster."""
+    above = routing.office_above(case.office)
+    if above is None:
+        return False
+    try:
+        with transaction.atomic():
+            frm = case.office.name
+            _claim(case, case.version, {"office": above, "escalations": case.escalations + 1,
+                                        "escalated_at": now, "updated_at": now})
+            _log(case, None, "escalate", at=now, from_state=case.state, to_state=case.state,
+                 note=note.format(office=above.name),
+                 data={"office": above.pk, "office_name": above.name, "from": frm, "automatic": True, **data},
+                 name="系统")
+    except Conflict:
+        return False  # another worker (or a person) got there first
+    logger.info("case %s escalated from %s to %s", case.code, frm, above.name)
+    return True
+
+
 def escalate_overdue(now=None, *, limit: int = 500) -> list[Case]:
     """提级办理: overdue cases go to the next level's office. Each case is claimed with a conditional
     UPDATE, so any number of workers can run this at once and each case moves once."""
     now = _now(now)
     again = now - dt.timedelta(hours=conf.get("ESCALATE_AGAIN_HOURS"))
-    done = []
     with transaction.atomic():
         qs = (Case.objects.filter(state__in=workflow.WITH_ASSIGNEE, deadline__lt=now)
               .exclude(escalated_at__gte=again).select_related("office__region", "category", "assignee")
               .order_by("deadline"))
         rows = _candidates(qs, limit)
+    done = []
     for case in rows:
-        above = routing.office_above(case.office)
-        if above is None:
-            continue
-        try:
-            with transaction.atomic():
-                late = now - case.deadline
-                note = f"逾期 {late.days} 天 {late.seconds // 3600} 小时，提级至{above.name}"
-                frm = case.office.name
-                _claim(case, case.version, {"office": above, "escalations": case.escalations + 1,
-                                            "escalated_at": now, "updated_at": now})
-                _log(case, None, "escalate", at=now, from_state=case.state, to_state=case.state, note=note,
-                     data={"office": above.pk, "office_name": above.name, "from": frm, "automatic": True},
-                     name="系统")
-        except Conflict:
-            continue  # another worker (or a person) got there first
-        done.append(case)
+        late = now - case.deadline
+        note = f"逾期 {late.days} 天 {late.seconds // 3600} 小时，提级至{{office}}"
+        if _escalate(case, now, note, {"reason": "overdue"}):
+            done.append(case)
+    return done
+
+
+def escalate_unaccepted(now=None, *, limit: int = 500) -> list[Case]:
+    """Cases left 待受理 longer than ESCALATE_NEW_AFTER_HOURS go to the next level's office. The clock
+    restarts at each escalation, so every office gets the same time to accept."""
+    now = _now(now)
+    hours = conf.get("ESCALATE_NEW_AFTER_HOURS")
+    cutoff = now - dt.timedelta(hours=hours)
+    with transaction.atomic():
+        qs = (Case.objects.filter(state=workflow.NEW, hidden=False, reported_at__lt=cutoff)
+              .exclude(escalated_at__gte=cutoff).select_related("office__region", "category")
+              .order_by("reported_at"))
+        rows = _candidates(qs, limit)
+    done = []
+    for case in rows:
+        note = f"超过 {hours} 小时未受理，提级至{{office}}"
+        if _escalate(case, now, note, {"reason": "unaccepted"}):
+            done.append(case)
     return done
 
 

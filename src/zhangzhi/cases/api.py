@@ -12,7 +12,7 @@ from zhangzhi.lib.errors import InvalidInput, NotFound
 from zhangzhi.org import scope
 from zhangzhi.org.models import Region
 
-from . import actions, queries, workflow
+from . import actions, drone, queries, workflow
 from .models import Case, Category
 
 router = Router(tags=["cases"])
@@ -83,6 +83,17 @@ def create(request, body: CaseIn):
     case = actions.report(user, category=body.category, description=body.description, lat=body.lat, lon=body.lon,
                           urgency=body.urgency, source=source, feature=feature)
     return Status(201, detail(request, case.pk))
+
+
+@router.post("/cases/import-drone", response={201: dict},
+             summary="Import a drone survey (无人机巡查): multipart `file` (GeoJSON FeatureCollection of points, or a "
+             "ZIP with it and the photos) and optional `photos` (ZIP); all or nothing")
+def import_drone(request, file: File[UploadedFile], photos: UploadedFile | None = File(None)):
+    cases = actions.import_drone(request.auth, drone.upload_bytes(file, "file"),
+                                 drone.upload_bytes(photos, "photos"))
+    return Status(201, {"count": len(cases), "cases": [{"id": c.pk, "code": c.code, "category": c.category.code,
+                                                        "office": c.office_id, "region": c.region.code}
+                                                       for c in cases]})
 
 
 @router.get("/cases", summary="Cases the caller may see; filters: state, category, source, region (code, with "

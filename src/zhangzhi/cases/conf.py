@@ -13,6 +13,12 @@ DEFAULTS = {
     "ABUSE_FLAGS_TO_HIDE": 3,
     "ARCHIVE_AFTER_DAYS": 15,        # closed and not rated → archived by `zhangzhi escalate`
     "ESCALATE_AGAIN_HOURS": 72,      # an escalated case still overdue goes one level up after this
+    "ESCALATE_NEW_AFTER_HOURS": 48,  # a case not accepted (受理) within this goes to the next level's office
+    # 无人机巡查 import: one upload (GeoJSON + ZIP of photos, or one ZIP with both)
+    "DRONE_MAX_UPLOAD_BYTES": 200 * 1024 * 1024,    # each uploaded file as received
+    "DRONE_MAX_UNZIPPED_BYTES": 400 * 1024 * 1024,  # all members of a ZIP together, as declared and as read
+    "DRONE_MAX_ZIP_MEMBERS": 2000,
+    "DRONE_MAX_POINTS": 500,
 }
 
 

@@ -64,6 +64,10 @@ class CaseQuerySet(models.QuerySet):
         """What the public may see at all (Open311 lists, /r/<code>/)."""
         return self.filter(hidden=False).exclude(state=workflow.MERGED)
 
+    def awaiting_moderation(self) -> CaseQuerySet:
+        """Hidden by abuse flags, no decision of the office yet."""
+        return self.filter(hidden=True, moderated_at__isnull=True)
+
     def open(self) -> CaseQuerySet:
         return self.filter(state__in=workflow.OPEN_STATES)
 
@@ -141,6 +145,8 @@ class Case(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
     hidden = models.BooleanField(_("hidden pending moderation"), default=False)
     abuse_flags = models.PositiveSmallIntegerField(default=0)
+    # set when the office decided (restore or confirm-hide); a decided report is not hidden again by flags
+    moderated_at = models.DateTimeField(_("moderated at"), null=True, blank=True)
 
     objects = CaseQuerySet.as_manager()
 

@@ -2,7 +2,7 @@
 
 Public (no account): the report form /report/, the tracking page /r/<code>/ with rating and
 abuse flag. Staff: inbox, case list with export, case detail with timeline, map and actions,
-statistics with ECharts.
+statistics with ECharts, the moderation queue and the drone survey import.
 """
 
 from __future__ import annotations
@@ -13,15 +13,20 @@ import io
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from zhangzhi.lib.errors import ZhangzhiError
-from zhangzhi.org.models import Unit
+from zhangzhi.lib.errors import InvalidInput, ZhangzhiError
+from zhangzhi.org import scope
+from zhangzhi.org.models import Unit, paths_q
 
-from . import actions, queries, workflow
+from . import actions, drone, queries, workflow
 from .models import Case, Category
 from .open311 import client_ip
 
@@ -85,7 +90,7 @@ def public_rate(request, code: str):
     except ZhangzhiError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "感谢您的评价")
+        messages.success(request, _("感谢您的评价"))
     return redirect("cases:public", code=case.code)
 
 
@@ -93,7 +98,7 @@ def public_rate(request, code: str):
 def public_flag(request, code: str):
     case = _public_case(code)
     actions.flag_abuse(case, client_ip(request))
-    messages.info(request, "已收到您的反馈")
+    messages.info(request, _("已收到您的反馈"))
     return redirect("cases:public", code=case.code)
 
 
@@ -102,12 +107,17 @@ def public_flag(request, code: str):
 @login_required
 def inbox(request):
     data = queries.inbox(request.user, lambda c, now: c)
-    return render(request, "cases/inbox.html", {"inbox": data["inbox"], "counts": data["counts"],
-                                                "labels": INBOX_LABELS})
+    wpaths = scope.write_paths(request.user)
+    return render(request, "cases/inbox.html", {
+        "inbox": data["inbox"], "counts": data["counts"], "labels": INBOX_LABELS,
+        "is_office": wpaths is None or bool(wpaths),
+        "to_moderate": _moderation_qs(request.user, wpaths).awaiting_moderation().count()})
 
 
-INBOX_LABELS = {"to_accept": "待受理", "to_assign": "待交办", "to_verify": "待核查", "overdue": "已逾期",
-                "to_take": "待承办", "to_reply": "待反馈", "to_rate": "待评价"}
+INBOX_LABELS = {"to_accept": gettext_lazy("待受理"), "to_assign": gettext_lazy("待交办"),
+                "to_verify": gettext_lazy("待核查"), "overdue": gettext_lazy("已逾期"),
+                "to_take": gettext_lazy("待承办"), "to_reply": gettext_lazy("待反馈"),
+                "to_rate": gettext_lazy("待评价")}
 
 
 def _list_qs(request):
@@ -161,8 +171,15 @@ def case_detail(request, case_id: int):
         "overdue": case.is_overdue()})
 
 
-ACTION_LABELS = {a: t.label for a, t in workflow.PROBLEM.transitions.items()} | {
-    "report": "上报", "merged": "合并入", "hide": "隐藏待审核", "unhide": "恢复显示"}
+# the workflow table is pure (no Django): its labels are translated here
+ACTION_LABELS = {
+    "accept": gettext_lazy("受理"), "decline": gettext_lazy("不予受理"), "merge": gettext_lazy("合并"),
+    "assign": gettext_lazy("交办"), "transfer": gettext_lazy("移送"), "return": gettext_lazy("责任退回"),
+    "take": gettext_lazy("承办"), "reply": gettext_lazy("反馈"), "verify": gettext_lazy("核查通过"),
+    "redo": gettext_lazy("重办"), "urge": gettext_lazy("催办"), "supervise": gettext_lazy("督办"),
+    "escalate": gettext_lazy("提级办理"), "rate": gettext_lazy("评价"), "archive": gettext_lazy("归档"),
+    "report": gettext_lazy("上报"), "merged": gettext_lazy("合并入"), "hide": gettext_lazy("隐藏待审核"),
+    "unhide": gettext_lazy("恢复显示")}
 
 
 @login_required
@@ -183,8 +200,74 @@ def case_act(request, case_id: int):
     except ZhangzhiError as exc:
         messages.error(request, f"{ACTION_LABELS.get(action, action)}: {exc.message}")
     else:
-        messages.success(request, f"{ACTION_LABELS.get(action, action)}：已完成")
+        messages.success(request, _("%(action)s：已完成") % {"action": ACTION_LABELS.get(action, action)})
     return redirect("cases:detail", case_id=case.pk)
+
+
+def _moderation_qs(user, wpaths=None):
+    """Reports the user's offices moderate: cases of offices in their write jurisdiction."""
+    wpaths = scope.write_paths(user) if wpaths is None else wpaths
+    qs = Case.objects.all()
+    if wpaths is not None:
+        qs = qs.filter(paths_q(wpaths, "office__region__path")) if wpaths else qs.none()
+    return qs
+
+
+def _require_office(user):
+    if scope.write_paths(user) == []:
+        raise PermissionDenied("only chief office (河长办) staff")
+
+
+@login_required
+def moderation(request):
+    """审核: public reports hidden by abuse flags, waiting for the office; and recent decisions."""
+    _require_office(request.user)
+    qs = queries.with_relations(_moderation_qs(request.user))
+    since = timezone.now() - dt.timedelta(days=30)
+    return render(request, "cases/moderation.html", {
+        "pending": list(qs.awaiting_moderation().order_by("-abuse_flags", "-reported_at")[:200]),
+        "decided": list(qs.filter(moderated_at__gte=since).order_by("-moderated_at")[:50])})
+
+
+@login_required
+@require_POST
+def moderate(request, case_id: int):
+    _require_office(request.user)
+    case = queries.with_relations(_moderation_qs(request.user)).filter(pk=case_id).first()
+    if case is None:
+        raise Http404("no such case in your jurisdiction")
+    decision = request.POST.get("decision")
+    if decision not in ("restore", "hide"):
+        messages.error(request, _("请选择恢复显示或确认隐藏"))
+    else:
+        try:
+            actions.moderate(request.user, case, hidden=decision == "hide", note=request.POST.get("note", ""))
+        except ZhangzhiError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("%(code)s 已恢复显示") % {"code": case.code} if decision == "restore"
+                             else _("%(code)s 已确认隐藏") % {"code": case.code})
+    return redirect("cases:moderation")
+
+
+@login_required
+def drone_import(request):
+    """无人机巡查: upload a survey (GeoJSON + ZIP of photos, or one ZIP); all points become cases, or none."""
+    _require_office(request.user)
+    error = None
+    if request.method == "POST":
+        try:
+            if "file" not in request.FILES:
+                raise InvalidInput(_("请选择 GeoJSON 或 ZIP 文件"), {"file": "required"})
+            cases = actions.import_drone(request.user, drone.upload_bytes(request.FILES["file"], "file"),
+                                         drone.upload_bytes(request.FILES.get("photos"), "photos"))
+        except ZhangzhiError as exc:
+            error = exc
+        else:
+            messages.success(request, _("已导入 %(count)d 个问题点") % {"count": len(cases)})
+            return redirect(f"{reverse('cases:list')}?source=drone")
+    return render(request, "cases/drone_import.html", {"error": error},
+                  status=getattr(error, "status", 200))
 
 
 @login_required
@@ -197,7 +280,9 @@ def stats_page(request):
         row["name"] = str(labels["source"].get(row["key"], row["key"]))
     for row in data["by_state"]:
         row["name"] = str(labels["state"].get(row["key"], row["key"]))
-    return render(request, "cases/stats.html", {"stats": data, "g": g})
+    chart_labels = {"month": _("按月"), "reported": _("上报"), "closed": _("办结"), "source": _("按来源"),
+                    "category": _("按类别"), "county": _("按县区"), "state": _("按状态")}
+    return render(request, "cases/stats.html", {"stats": data, "g": g, "chart_labels": chart_labels})
 
 
 def _export_name(ext: str) -> str:

@@ -273,3 +273,12 @@ def test_it_lists_categories(loop, api):
     codes = {c["code"] for c in api().get("/case-categories").json()["categories"]}
     assert {"water_quality", "garbage", "illegal_sand", "occupation", "dumping", "construction", "outfall",
             "shoreline", "forest_fire"} <= codes
+
+
+def test_a_bare_date_as_deadline_means_the_end_of_that_day(loop, new_case):
+    from django.utils import timezone
+
+    case = actions.act(loop.users["county-office"], new_case(), "assign", assignee=loop.units["eco"].pk,
+                       deadline="2026-03-12", at=T0)
+    local = timezone.localtime(case.deadline)
+    assert (local.date().isoformat(), local.hour, local.minute) == ("2026-03-12", 23, 59)

@@ -97,3 +97,40 @@ def test_it_archives_closed_cases_nobody_rated(loop, new_case):
     assert [c.pk for c in actions.archive_stale(T0 + dt.timedelta(days=17))] == [case.pk]
     case.refresh_from_db()
     assert case.state == "archived" and case.log.last().actor_name == "系统"
+
+
+# -- cases left unaccepted (待受理) ----------------------------------------------------------------
+
+def test_it_escalates_a_case_left_unaccepted_after_the_configured_hours(loop, new_case, settings):
+    settings.ZHANGZHI_CASES = {"ESCALATE_NEW_AFTER_HOURS": 24}
+    case = new_case()
+    assert actions.escalate_unaccepted(T0 + dt.timedelta(hours=23)) == []
+    done = actions.escalate_unaccepted(T0 + dt.timedelta(hours=25))
+    assert [c.pk for c in done] == [case.pk]
+    case.refresh_from_db()
+    assert case.office == loop.units["city_office"] and case.state == "new" and case.escalations == 1
+    entry = case.log.last()
+    assert entry.action == "escalate" and entry.actor_name == "系统" and entry.data["reason"] == "unaccepted"
+    assert "24 小时未受理" in entry.note and "阳泉市河长办" in entry.note
+    # the city office gets its own 24 hours; above it there is nobody
+    assert actions.escalate_unaccepted(T0 + dt.timedelta(hours=30)) == []
+    assert actions.escalate_unaccepted(T0 + dt.timedelta(hours=50)) == []
+
+
+def test_accepted_cases_are_not_escalated_for_waiting(loop, new_case):
+    case = new_case()
+    actions.act(loop.users["county-office"], case, "accept", at=T0)
+    assert actions.escalate_unaccepted(T0 + dt.timedelta(days=10)) == []
+
+
+def test_the_command_escalates_unaccepted_cases_with_frozen_time(loop, new_case, settings):
+    settings.ZHANGZHI_CASES = {"ESCALATE_NEW_AFTER_HOURS": 12}
+    case = new_case()
+    out = StringIO()
+    call_command("escalate", now="2026-03-02T20:00:00+08:00", stdout=out)  # 11 hours after T0
+    assert "unaccepted escalated 0" in out.getvalue()
+    call_command("escalate", now="2026-03-02T22:00:00+08:00", stdout=out)  # 13 hours after
+    assert "unaccepted escalated 1" in out.getvalue()
+    case.refresh_from_db()
+    assert case.office == loop.units["city_office"]
+    assert CaseLog.objects.filter(case=case, action="escalate").count() == 1

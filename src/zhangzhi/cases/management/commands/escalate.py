@@ -1,4 +1,5 @@
-"""`zhangzhi escalate`: overdue cases go up a level (提级办理), closed unrated ones are archived.
+"""`zhangzhi escalate`: overdue cases and cases left unaccepted (待受理) too long go up a level
+(提级办理); closed unrated ones are archived.
 
 Each case is claimed with a conditional UPDATE (and, on PostgreSQL, candidates are read with
 SKIP LOCKED), so the command is safe to run on several workers at once; run it from cron, or
@@ -16,7 +17,8 @@ from zhangzhi.cases import actions
 
 
 class Command(BaseCommand):
-    help = "Escalate overdue cases to the next level's office and archive stale closed cases"
+    help = ("Escalate overdue and long-unaccepted cases to the next level's office and archive stale closed "
+            "cases")
 
     def add_arguments(self, parser):
         parser.add_argument("--now", help="ISO 8601 time to act as of (tests, replays)")
@@ -35,8 +37,10 @@ class Command(BaseCommand):
                 raise CommandError("--now needs a time zone, e.g. 2026-03-10T09:00:00+08:00")
         while True:
             escalated = actions.escalate_overdue(when, limit=limit)
+            unaccepted = actions.escalate_unaccepted(when, limit=limit)
             archived = actions.archive_stale(when, limit=limit)
-            self.stdout.write(f"escalated {len(escalated)}, archived {len(archived)}")
+            self.stdout.write(f"escalated {len(escalated)}, unaccepted escalated {len(unaccepted)}, "
+                              f"archived {len(archived)}")
             if not loop:
                 return
             time.sleep(interval)
