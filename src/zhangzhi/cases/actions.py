@@ -25,12 +25,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from zhangzhi.features.models import Feature
-from zhangzhi.lib.errors import Conflict, Forbidden, InvalidInput, NotFound, ZhangzhiError
+from zhangzhi.lib.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited, TooLarge
 from zhangzhi.org import scope
 from zhangzhi.org.models import Unit
 
 from . import conf, drone, routing, workflow
-from .drone import TooLarge
 from .models import AbuseFlag, Attachment, Case, CaseLog, Category, IntakeHit
 
 logger = logging.getLogger(__name__)
@@ -44,11 +43,6 @@ TRANSFER_KINDS = {Unit.Kind.POLICE, Unit.Kind.PROCURATORATE}
 # log entries the reporter and the public page see (with the office's answer as the note)
 PUBLIC_ACTIONS = {"report", "accept", "decline", "merge", "assign", "transfer", "reply", "verify", "redo",
                   "rate", "archive", "escalate"}
-
-
-class RateLimited(ZhangzhiError):
-    status = 429
-    code = "rate_limited"
 
 
 # -- helpers ------------------------------------------------------------------------------------

@@ -20,16 +20,11 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
-from zhangzhi.lib.errors import InvalidInput, ZhangzhiError
+from zhangzhi.lib.errors import InvalidInput, TooLarge
 
 from . import conf
 
 GEOJSON_SUFFIXES = (".geojson", ".json")
-
-
-class TooLarge(ZhangzhiError):
-    status = 413
-    code = "too_large"
 
 
 def _mb(n: int) -> str:
