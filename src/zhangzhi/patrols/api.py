@@ -10,7 +10,7 @@ from ninja import Router, Status
 from zhangzhi.lib.errors import InvalidInput, NotFound
 from zhangzhi.org.models import Region
 
-from . import actions, compliance
+from . import actions, compliance, display
 from .models import Patrol
 
 router = Router(tags=["patrols"])
@@ -22,7 +22,7 @@ def patrol_row(p: Patrol) -> dict:
         "person": p.person_id, "person_name": p.person.name, "level": p.level, "region": p.region.code,
         "region_name": p.region.name, "source": p.source, "started_at": p.started_at.isoformat(),
         "ended_at": p.ended_at.isoformat(), "points": p.n_points, "effective": p.effective,
-        "reasons": p.reasons, "flags": p.flags,
+        "reasons": display.reasons(p.reasons), "flags": p.flags,
         "metrics": {"duration_s": p.duration_s, "length_m": p.length_m,
                     "within_buffer_share": p.within_buffer_share, "coverage": p.coverage,
                     "max_speed_kmh": p.max_speed_kmh},

@@ -16,29 +16,37 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.templatetags.static import static
 from django.utils import timezone
+from django.utils.translation import get_language, gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from zhangzhi.lib.errors import InvalidInput
 from zhangzhi.org.models import ChiefLevel, Post, Region
 
-from . import compliance, periods
+from . import compliance, display
 from .api import compliance_args, filtered, patrol_detail
 from .models import Patrol
 
-FALLBACK_CATEGORIES = [("garbage", "垃圾"), ("dumping", "乱堆"), ("occupation", "乱占"), ("illegal_sand", "乱采"),
-                       ("construction", "乱建"), ("outfall", "排污口"), ("facility", "设施损坏"), ("other", "其他")]
+FALLBACK_CATEGORIES = [("garbage", _("垃圾")), ("dumping", _("乱堆")), ("occupation", _("乱占")),
+                       ("illegal_sand", _("乱采")), ("construction", _("乱建")), ("outfall", _("排污口")),
+                       ("facility", _("设施损坏")), ("other", _("其他"))]
+
+
+def _english() -> bool:
+    return (get_language() or "").lower().startswith("en")
 
 
 def _categories() -> list[tuple[str, str]]:
     try:
         from zhangzhi.cases.models import Category
 
-        rows = list(Category.objects.filter(active=True, children__isnull=True).order_by("order", "pk")
-                    .values_list("code", "name"))
+        rows = [(code, (name_en if _english() and name_en else name)) for code, name, name_en in
+                Category.objects.filter(active=True, children__isnull=True).order_by("order", "pk")
+                .values_list("code", "name", "name_en")]
     except Exception:  # the closed loop is not installed yet
         rows = []
-    return rows or FALLBACK_CATEGORIES
+    return rows or [(code, str(name)) for code, name in FALLBACK_CATEGORIES]
 
 
 @login_required
@@ -78,9 +86,9 @@ def service_worker(request):
 
 
 def manifest(request):
-    data = {"name": "长制 · 巡河", "short_name": "巡河", "start_url": "/m/patrol", "scope": "/",
+    data = {"name": gettext("长制 · 巡河"), "short_name": gettext("巡河"), "start_url": "/m/patrol", "scope": "/",
             "display": "standalone",
-            "background_color": "#ffffff", "theme_color": "#1f4e79", "lang": "zh-CN",
+            "background_color": "#ffffff", "theme_color": "#1f4e79", "lang": "en" if _english() else "zh-CN",
             "icons": [{"src": static("web/favicon.svg"), "sizes": "any", "type": "image/svg+xml", "purpose": "any"}]}
     return HttpResponse(json.dumps(data, ensure_ascii=False), content_type="application/manifest+json")
 
@@ -99,29 +107,38 @@ def patrol_list(request):
     try:
         qs = filtered(request.user, params)
     except (InvalidInput, ValueError) as exc:
-        qs, params["error"] = Patrol.objects.none(), str(exc)
+        qs, params["error"] = Patrol.objects.none(), gettext("筛选条件有误：%(detail)s") % {"detail": exc}
     fmt = request.GET.get("format")
     if fmt in ("csv", "xlsx"):
         rows = [_export_row(p) for p in qs.defer("track", "signature")[:100_000]]
-        return _export(fmt, "patrols", EXPORT_HEADER, rows)
+        return _export(fmt, "patrols", [str(h) for h in EXPORT_HEADER], rows)
     page = Paginator(qs.defer("track", "signature"), 50).get_page(request.GET.get("page"))
+    sep = display.reason_separator()
+    for p in page:
+        p.reason_texts = display.reasons(p.reasons)
+        p.reason_title = sep.join(p.reason_texts)
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "patrols/list.html", {
         "page": page, "params": params, "levels": ChiefLevel.choices, "query": query.urlencode(),
-        "flags": ["driving", "jump", "duplicate", "no_jitter", "short_and_long"]})
+        "flags": [(f, display.flag_label(f)) for f in display.FLAG_LABELS]})
 
 
-EXPORT_HEADER = ["编号", "巡河人", "级别", "河段", "行政区", "开始时间", "时长(分钟)", "里程(公里)", "缓冲区内比例",
-                 "覆盖率", "最高速度(km/h)", "有效", "原因", "疑似作弊"]
+EXPORT_HEADER = [_("编号"), _("巡河人"), _("级别"), _("河段"), _("行政区"), _("开始时间"), _("时长(分钟)"),
+                 _("里程(公里)"), _("缓冲区内比例"), _("覆盖率"), _("最高速度(km/h)"), _("有效"), _("原因"),
+                 _("疑似作弊")]
+
+
+COMPLIANCE_HEADER = [_("行政区"), _("级别"), _("河长"), _("职务"), _("河段"), _("周期"), _("应巡周期"), _("达标周期"),
+                     _("有效巡河"), _("达标"), _("未达标周期")]
 
 
 def _export_row(p: Patrol) -> list:
     local = timezone.localtime(p.started_at)
     return [p.pk, p.person.name, p.get_level_display(), p.feature.name, p.region.name, local.strftime("%Y-%m-%d %H:%M"),
             round(p.duration_s / 60, 1), round(p.length_m / 1000, 2), round(p.within_buffer_share, 3),
-            round(p.coverage, 3), p.max_speed_kmh, "是" if p.effective else "否", "；".join(p.reasons),
-            ",".join(p.flags)]
+            round(p.coverage, 3), p.max_speed_kmh, display.yes_no(p.effective),
+            display.reason_separator().join(display.reasons(p.reasons)), ",".join(p.flags)]
 
 
 def _export(fmt: str, name: str, header: list[str], rows: list[list]) -> HttpResponse:
@@ -157,6 +174,9 @@ def patrol_page(request, patrol_id: int):
     if p is None:
         raise Http404("no such patrol in your jurisdiction")
     data = patrol_detail(p)
+    names = dict(_categories())
+    for f in data["findings"]:
+        f["category_label"] = names.get(f["category"], f["category"])
     return render(request, "patrols/detail.html", {
         "p": p, "data": data, "reach": p.feature.geometry,
         "config": {"tileUrl": settings.TILE_URL}})
@@ -175,7 +195,8 @@ def compliance_page(request):
     try:
         start, end, root = compliance_args(_date(g.get("start")), _date(g.get("end")), g.get("region"))
     except InvalidInput as exc:
-        return render(request, "patrols/compliance.html", {"error": exc.message})
+        return render(request, "patrols/compliance.html",
+                      {"error": gettext("查询条件有误：%(detail)s") % {"detail": exc.message}})
     level = g.get("level") or None
     duty = compliance.duties(request.user, start, end, root=root, level=level)
     if root is None:
@@ -184,20 +205,22 @@ def compliance_page(request):
     chiefs = sorted((d for d in duty if d.due), key=lambda d: (d.ok, d.met / d.due, d.region_path, d.person))
     fmt = g.get("format")
     if fmt in ("csv", "xlsx"):
-        header = ["行政区", "级别", "河长", "职务", "河段", "周期", "应巡周期", "达标周期", "有效巡河", "达标",
-                  "未达标周期"]
+        header = [str(h) for h in COMPLIANCE_HEADER]
+        sep = display.list_separator()
         out = [[d.region, dict(ChiefLevel.choices).get(d.level, d.level), d.person, d.role, d.feature,
-                d.period, d.due, d.met, d.effective, "是" if d.ok else "否", "、".join(d.missed)] for d in chiefs]
+                d.period, d.due, d.met, d.effective, display.yes_no(d.ok),
+                sep.join(display.period_label(m) for m in d.missed)] for d in chiefs]
         return _export(fmt, "compliance", header, out)
     names = dict(ChiefLevel.choices)
     for r in rows:
         r.level_label = names.get(r.level, r.level)
-    for d in chiefs:
-        d.period_label = periods.LABELS[d.period]
+    for d in chiefs[:500]:
+        d.period_label = display.PERIOD_KIND_LABELS[d.period]
+        d.missed_labels = [display.period_label(m) for m in d.missed[:7]]
     trail = list(root.ancestors()) if root else []
     query = g.copy()
     return render(request, "patrols/compliance.html", {
         "start": start, "end": end, "last": end - dt.timedelta(days=1), "root": root, "trail": trail,
-        "rows": rows, "chiefs": chiefs[:500], "n_chiefs": len(chiefs),
+        "rows": rows, "chiefs": chiefs[:500], "n_chiefs": len(chiefs), "sep": display.list_separator(),
         "n_no_patrol": sum(d.none for d in chiefs), "level": level, "levels": ChiefLevel.choices,
         "query": query.urlencode(), "child_level": Region.objects.filter(parent=root).exists() if root else True})

@@ -101,7 +101,7 @@
     dist = 0; lastFix = 0; trackLine.setLatLngs([]);
     $("start").hidden = true; $("stop").hidden = false; $("finding").hidden = false; $("reach").disabled = true;
     $("status").textContent = T.waiting;
-    watchId = navigator.geolocation.watchPosition(onFix, (err) => { $("status").textContent = T.geoError + "：" + err.message; },
+    watchId = navigator.geolocation.watchPosition(onFix, (err) => { $("status").textContent = T.geoError + T.colon + err.message; },
       { enableHighAccuracy: true, maximumAge: 0, timeout: 30000 });
     timer = setInterval(tick, 1000);
   }
@@ -147,7 +147,7 @@
     rec.findings.push({ category: form.category.value, note: form.note.value, lon: last[0], lat: last[1],
                         at: new Date().toISOString(), photo: await shrink(form.photo.files[0]) });
     form.reset();
-    $("status").textContent = T.findingSaved + "（" + rec.findings.length + "）";
+    $("status").textContent = `${T.findingSaved} (${rec.findings.length})`;
   });
 
   // -- upload ------------------------------------------------------------------------------------
@@ -182,11 +182,11 @@
         const data = await resp.json().catch(() => ({}));
         await queueDel(item.client_id);
         if (resp.ok) {
-          const text = data.effective ? T.effective : `${T.notEffective}：${(data.reasons || []).join("；")}`;
+          const text = data.effective ? T.effective : `${T.notEffective}${T.colon}${(data.reasons || []).join(T.reasonSep)}`;
           result(item, text, data.effective ? "ok" : "bad", window.ZZP.detail + data.id + "/");
           $("status").textContent = text;
         } else {
-          result(item, `${T.rejected}：${(data.error && data.error.message) || resp.status}`, "bad");
+          result(item, `${T.rejected}${T.colon}${(data.error && data.error.message) || resp.status}`, "bad");
         }
       }
     } finally {
