@@ -7,6 +7,7 @@ each bad input ("body.features[3].properties.kind") to what was wrong with it.
 from __future__ import annotations
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.db import DataError
 from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
@@ -76,6 +77,18 @@ def on_404(request, exc):
 @api.exception_handler(ObjectDoesNotExist)
 def on_missing(request, exc):
     return error(request, 404, "not_found", str(exc) or "not found")
+
+
+@api.exception_handler(OverflowError)
+def on_overflow(request, exc):
+    # a number no database column can hold (SQLite raises this before the query runs)
+    return error(request, 422, "invalid", "a number in the request is out of range")
+
+
+@api.exception_handler(DataError)
+def on_data_error(request, exc):
+    # PostgreSQL's "value out of range" and the like: the input, not the server, is wrong
+    return error(request, 422, "invalid", "a value in the request does not fit: " + str(exc).splitlines()[0])
 
 
 @api.exception_handler(HttpError)

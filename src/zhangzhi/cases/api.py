@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 from django.utils import timezone
 from ninja import File, Router, Schema, Status
 from ninja.files import UploadedFile
+from pydantic import Field
 
 from zhangzhi.lib.errors import InvalidInput, NotFound
+from zhangzhi.lib.params import Id, Offset
 from zhangzhi.org import scope
 from zhangzhi.org.models import Region
 
@@ -99,9 +102,10 @@ def import_drone(request, file: File[UploadedFile], photos: UploadedFile | None 
 @router.get("/cases", summary="Cases the caller may see; filters: state, category, source, region (code, with "
             "everything below), office, assignee, overdue, supervised, since, until, q; limit/offset")
 def list_cases(request, state: str | None = None, category: str | None = None, source: str | None = None,
-               region: str | None = None, office: int | None = None, assignee: int | None = None,
+               region: str | None = None, office: Id | None = None, assignee: Id | None = None,
                overdue: bool | None = None, supervised: bool | None = None, since: dt.date | None = None,
-               until: dt.date | None = None, q: str | None = None, limit: int = 100, offset: int = 0):
+               until: dt.date | None = None, q: str | None = None,
+               limit: Annotated[int, Field(ge=1, le=1000)] = 100, offset: Offset = 0):
     qs = queries.filtered(Case.objects.visible_to(request.auth), state=state, category=category, source=source,
                           region=region, office=office, assignee=assignee, overdue=overdue,
                           supervised=supervised, since=since, until=until, q=q)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from django.shortcuts import get_object_or_404
 from ninja import Body, Router, Schema, Status
+from pydantic import Field
 
 from zhangzhi.lib.errors import Forbidden, InvalidInput
+from zhangzhi.lib.params import Id
 from zhangzhi.org import scope
 from zhangzhi.org.models import Post, Region
 from zhangzhi.org.roster import post_row
@@ -43,7 +45,8 @@ def kinds(request):
 @router.get("/features", summary="Features; filter by kind, region (code, with everything below), level, "
             "parent, bbox=minlon,minlat,maxlon,maxlat; ?format=geojson for a FeatureCollection")
 def features(request, kind: str | None = None, region: str | None = None, level: str | None = None,
-             parent: int | None = None, bbox: str | None = None, format: str = "json", limit: int = 5000):
+             parent: Id | None = None, bbox: str | None = None, format: str = "json",
+             limit: Annotated[int, Field(ge=1, le=20000)] = 5000):
     qs = Feature.objects.visible_to(request.auth).select_related("kind", "region")
     if kind:
         qs = qs.filter(kind__code__in=kind.split(","))

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.shortcuts import get_object_or_404
 from ninja import Body, File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
+from pydantic import Field
 
 from zhangzhi.features.models import Feature
 from zhangzhi.lib.errors import Forbidden, InvalidInput
+from zhangzhi.lib.params import Id, Month, Year
 from zhangzhi.org import scope
 from zhangzhi.org.models import Region
 
@@ -71,7 +73,7 @@ def create_station(request, body: StationIn):
 
 
 @router.get("/stations", summary="Stations in your jurisdiction; filter by kind, feature")
-def stations(request, kind: str | None = None, feature: int | None = None):
+def stations(request, kind: str | None = None, feature: Id | None = None):
     qs = Station.objects.visible_to(request.auth).select_related("region")
     if kind:
         qs = qs.filter(kind__in=kind.split(","))
@@ -88,7 +90,8 @@ def station(request, station_id: int):
 @router.get("/stations/{station_id}/readings",
             summary="Readings, oldest first; every filter optional (parameter, kind, from, to, limit)")
 def readings(request, station_id: int, parameter: str | None = None, kind: str | None = None,
-             from_: str | None = Query(None, alias="from"), to: str | None = None, limit: int = 10_000):
+             from_: str | None = Query(None, alias="from"), to: str | None = None,
+             limit: Annotated[int, Field(ge=1, le=100_000)] = 10_000):
     s = _station(request, station_id)
     qs = Reading.objects.filter(station=s)
     if parameter:
@@ -154,7 +157,7 @@ def alert_row(a: Alert) -> dict:
 
 
 @router.get("/monitoring/alerts", summary="Alert episodes of stations in your jurisdiction, newest first")
-def alerts(request, open: bool | None = None, limit: int = 200):
+def alerts(request, open: bool | None = None, limit: Annotated[int, Field(ge=1, le=5000)] = 200):
     qs = Alert.objects.filter(station__in=Station.objects.visible_to(request.auth))
     if open is not None:
         qs = qs.filter(closed_at__isnull=open)
@@ -185,7 +188,8 @@ def post_frames(request, body: FramesIn):
 
 
 @router.get("/monitoring/quarantine", summary="Quarantined frames, newest first")
-def quarantine(request, status: str = "open", mn: str | None = None, reason: str | None = None, limit: int = 500):
+def quarantine(request, status: str = "open", mn: str | None = None, reason: str | None = None,
+               limit: Annotated[int, Field(ge=1, le=5000)] = 500):
     _require_office(request.auth)
     qs = Quarantine.objects.order_by("-received_at", "-pk")
     if status != "all":
@@ -202,7 +206,7 @@ def quarantine(request, status: str = "open", mn: str | None = None, reason: str
 
 
 class ReplayIn(Schema):
-    ids: list[int] | None = None
+    ids: list[Id] | None = None
     mn: str | None = None
     reason: str | None = None
 
@@ -248,7 +252,7 @@ def reach_classes(request, spread: bool = True) -> dict[str, Any]:
 
 
 @router.get("/monitoring/shares", summary="Share of sections at I–III and 劣V, and attainment, for a region")
-def shares(request, year: int, month: int | None = None, region: str | None = None):
+def shares(request, year: Year, month: Month | None = None, region: str | None = None):
     qs = Station.objects.visible_to(request.auth).exclude(kind="intake").select_related("region")
     if region:
         root = Region.objects.filter(code=region).first()

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 from django.contrib.auth import authenticate
 from django.shortcuts import get_object_or_404
 from ninja import Router, Schema, Status
+from pydantic import Field
 
 from zhangzhi.lib.errors import Forbidden, InvalidInput
+from zhangzhi.lib.params import Id
 from zhangzhi.org.models import paths_q
 
 from . import actions, roster, scope
@@ -151,7 +154,7 @@ def create_unit(request, body: UnitIn):
 
 
 @router.get("/people", summary="People working in or holding posts within the caller's jurisdiction")
-def people(request, q: str | None = None, limit: int = 200):
+def people(request, q: str | None = None, limit: Annotated[int, Field(ge=1, le=2000)] = 200):
     paths = scope.read_paths(request.auth)
     qs = Person.objects.all()
     if paths is not None:
@@ -182,9 +185,9 @@ def create_person(request, body: PersonIn):
 # -- posts ------------------------------------------------------------------------------------
 
 @router.get("/posts", summary="Posts; current by default, or on ?date=YYYY-MM-DD, or all with ?all=true")
-def posts(request, person: int | None = None, feature: int | None = None, region: str | None = None,
+def posts(request, person: Id | None = None, feature: Id | None = None, region: str | None = None,
           role: str | None = None, level: str | None = None, date: dt.date | None = None, all: bool = False,
-          limit: int = 1000):
+          limit: Annotated[int, Field(ge=1, le=5000)] = 1000):
     qs = Post.objects.select_related("person", "role", "feature", "region")
     if not all:
         qs = qs.on(date)

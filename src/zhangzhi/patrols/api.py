@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 from django.http import HttpRequest
 from ninja import Router, Status
+from pydantic import Field
 
 from zhangzhi.lib.errors import InvalidInput, NotFound
+from zhangzhi.lib.params import Id, Offset
 from zhangzhi.org.models import Region
 
 from . import actions, compliance, display
@@ -131,9 +134,10 @@ def filtered(request_user, params: dict):
 
 @router.get("/patrols", summary="Patrols in your jurisdiction, newest first; filters: feature, person, region "
             "(code, with everything below), level, effective, flag, since/until (local dates, inclusive)")
-def patrol_list(request, feature: int | None = None, person: int | None = None, region: str | None = None,
+def patrol_list(request, feature: Id | None = None, person: Id | None = None, region: str | None = None,
                 level: str | None = None, effective: bool | None = None, flag: str | None = None,
-                since: dt.date | None = None, until: dt.date | None = None, limit: int = 100, offset: int = 0):
+                since: dt.date | None = None, until: dt.date | None = None,
+                limit: Annotated[int, Field(ge=1, le=1000)] = 100, offset: Offset = 0):
     qs = filtered(request.auth, {"feature": feature, "person": person, "region": region, "level": level,
                                  "effective": effective, "flag": flag, "since": since, "until": until})
     limit = max(1, min(limit, 1000))

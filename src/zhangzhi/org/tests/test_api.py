@@ -165,3 +165,18 @@ def test_it_rejects_a_bad_body_with_the_field_named(world, api):
     assert r.status_code == 422
     fields = r.json()["error"]["fields"]
     assert any("person" in k for k in fields) and any("level" in k for k in fields)
+
+
+@pytest.mark.parametrize("path,params", [
+    ("/people", {"limit": -5}),
+    ("/posts", {"person": 10**30}),
+    ("/features", {"parent": -1}),
+    ("/cases", {"offset": -10}),
+    ("/patrols", {"limit": 0}),
+    ("/monitoring/shares", {"year": 0}),
+])
+def test_it_answers_out_of_range_parameters_with_422(world, api, path, params):
+    r = api("city-office").get(path, **params)
+    assert r.status_code == 422, r.content
+    assert r.json()["error"]["code"] == "invalid"
+    assert r.json()["error"]["fields"]
