@@ -7,8 +7,8 @@ bytes: nothing to send, and the listener counts it against the connection). The 
 is: raw frames archived first, then each frame parsed, then readings inserted ignoring duplicates and bad
 frames quarantined; the caller sends replies only after the commit, so nothing acknowledged is lost.
 
-The hot path is raw SQL in one place (:func:`_write`): PostgreSQL gets COPY for the archive and a binary COPY
-of the readings straight into their table, falling back (only when a station resent data and the COPY hits the
+The hot path is raw SQL in one place (:func:`_write`): PostgreSQL gets binary COPYs of the archive and of the
+readings straight into their table, falling back (only when a station resent data and the COPY hits the
 unique constraint) to a staging table and ``INSERT … SELECT … ON CONFLICT DO NOTHING``; SQLite gets executemany
 with ``ON CONFLICT DO NOTHING``.
 """
@@ -55,7 +55,9 @@ class StationInfo:
     password: str
     allow_modbus_crc: bool
     units: dict[str, str]
-    factors: dict[str, tuple[float, str]] = field(default_factory=dict)  # code → (to mg/L, unit)
+    # code as sent → (stored code, factor to mg/L, unit), filled as codes are seen (air systems apart)
+    factors: dict[str, tuple[str, float, str]] = field(default_factory=dict)
+    factors_air: dict[str, tuple[str, float, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -190,7 +192,9 @@ def rows_of(packet: hj212.Packet, info: StationInfo) -> list[Row]:
     main = _MAIN_FIELD[kind]
     default_flag = packet.cp.get("Flag") or ""
     st = packet.st
-    factors = info.factors
+    # code as sent → (stored code, factor to mg/L, unit); legacy codes map differently on air systems
+    convs = info.factors if st not in hj212.AIR_SYSTEMS else info.factors_air
+    sid = info.id
     out = []
     for code, fields in packet.values.items():
         text = fields.get(main)
@@ -200,22 +204,38 @@ def rows_of(packet: hj212.Packet, info: StationInfo) -> list[Row]:
             value = float(text)
         except ValueError:
             continue
-        if value != value or value in (_INF, -_INF):
+        if value - value != 0.0:  # NaN or ±inf
             continue
-        code = hj212.canonical_code(code, st)
-        conv = factors.get(code)
+        conv = convs.get(code)
         if conv is None:
-            one, unit = hj212.normalise(code, 1.0, info.units.get(code))
-            conv = factors[code] = (one, unit[:16])
-        out.append(Row(info.id, code[:24], kind, when, value * conv[0], conv[1], fields.get("Flag", default_flag)[:4]))
+            canonical = hj212.canonical_code(code, st)
+            one, unit = hj212.normalise(canonical, 1.0, info.units.get(canonical))
+            conv = convs[code] = (canonical[:24], one, unit[:16])
+        out.append(_new_row(Row, (sid, conv[0], kind, when, value * conv[1], conv[2],
+                                  fields.get("Flag", default_flag)[:4])))
     return out
 
 
-_INF = float("inf")
+_new_row = tuple.__new__  # Row(...) without the NamedTuple's Python-level __new__
 
 
 def _reply(packet: hj212.Packet) -> bytes | None:
-    return hj212.build_reply(packet) if packet.needs_ack else None
+    if not packet.needs_ack:
+        return None
+    if packet.qn is not None:
+        return hj212.build_reply(packet)
+    # no header QN (2005-style uploads): the 9014 depends only on these, so build it once per station
+    key = (packet.mn, packet.pw, packet.flag, packet.cp.get("QN"))
+    reply = _REPLIES.get(key)
+    if reply is None:
+        reply = hj212.build_reply(packet)
+        if len(_REPLIES) >= 10000:
+            _REPLIES.clear()
+        _REPLIES[key] = reply
+    return reply
+
+
+_REPLIES: dict[tuple, bytes] = {}
 
 
 def _q(at, reason, message, raw, mn, peer) -> tuple:
@@ -239,6 +259,7 @@ _READING_TYPES = ["int8", "varchar", "varchar", "timestamptz", "float8", "varcha
 _SQLITE_READINGS = ("INSERT INTO monitoring_reading " + _READING_COLUMNS
                     + " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING")
 _RAW_COLUMNS = "(received_at, source, peer, raw)"
+_RAW_TYPES = ["timestamptz", "varchar", "varchar", "bytea"]
 _Q_COLUMNS = "(received_at, reason, message, raw, mn, peer, status)"
 
 
@@ -256,7 +277,8 @@ def _write_pg(batch: Batch) -> int:
     # only then does the batch go through a staging table and INSERT … ON CONFLICT DO NOTHING.
     with psycopg.Cursor(connection.connection) as cur:
         if batch.raws:
-            with cur.copy("COPY monitoring_rawframe " + _RAW_COLUMNS + " FROM STDIN") as copy:
+            with cur.copy("COPY monitoring_rawframe " + _RAW_COLUMNS + " FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(_RAW_TYPES)
                 for row in batch.raws:
                     copy.write_row(row)
         if batch.quarantine:

@@ -110,7 +110,9 @@ class Reading(models.Model):
         DAY = "day", _("daily")  # CN 2031
         SAMPLE = "sample", _("laboratory sample")  # manual import
 
-    station = models.ForeignKey(Station, models.CASCADE, related_name="readings")
+    # No index of its own: reading_once starts with station, so it serves every lookup by station, and each
+    # index is paid for on every one of the millions of inserts (docs/BENCHMARKS.md, ingest).
+    station = models.ForeignKey(Station, models.CASCADE, related_name="readings", db_index=False)
     parameter = models.CharField(max_length=24)
     kind = models.CharField(max_length=8, choices=Kind.choices)
     time = models.DateTimeField()

@@ -133,3 +133,26 @@ def test_it_parses_every_real_packet_that_frames(stations, world):
     assert len(replies) == 500
     reasons = set(Quarantine.objects.values_list("reason", flat=True))
     assert "internal_error" not in reasons
+
+
+@pytest.mark.django_db(transaction=True)
+def test_readings_still_need_their_station(stations):
+    # the foreign key holds both ways (its own index was dropped: reading_once covers station lookups)
+    import psycopg
+    from django.db import IntegrityError, connection, transaction
+
+    from zhangzhi.monitoring.ingest import Row, store_rows
+    from zhangzhi.monitoring.models import Station
+
+    yu = stations["yu"]
+    missing = Station.objects.order_by("-pk").first().pk + 1000
+    with pytest.raises((IntegrityError, psycopg.errors.IntegrityError)):  # the COPY path raises psycopg's
+        store_rows([Row(missing, "w21003", "hour", at(1), 0.1, "mg/L", "N")])
+    store_rows([Row(yu.pk, "w21003", "hour", at(1), 0.1, "mg/L", "N")])
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Reading.objects.filter(station=yu).update(station_id=missing)
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cur:
+        cur.execute("DELETE FROM monitoring_station WHERE id = %s", [yu.pk])
+    assert Reading.objects.filter(station=yu).count() == 1
+    yu.delete()  # Django's CASCADE deletes the readings first
+    assert not Reading.objects.exists()
