@@ -36,3 +36,15 @@ def test_the_station_list_stays_chinese_by_default(stations, client):
     page = client.get("/monitoring/").content.decode()
     assert "监测站点" in h1(page) and "考核级别" in page and "自动监测站" in page
     assert "Monitoring stations" not in page
+
+
+def test_it_names_items_instead_of_codes():
+    from django.utils import translation
+
+    from zhangzhi.monitoring.templatetags.water import item_name, item_names
+
+    with translation.override("zh-hans"):
+        assert item_names(["w21003", "w21011"]) == "氨氮(NH3-N)、总磷(以P计)"
+        assert item_name("w99999") == "w99999"  # not a GB 3838 item: the code stays
+    with translation.override("en"):
+        assert item_name("w21011") == "Total phosphorus (as P)"
