@@ -15,6 +15,14 @@ import pytest
 
 DATA_DIR = Path(os.environ.get("ZHANGZHI_DATA_DIR", Path(__file__).resolve().parents[2].parent / "shared" / "data"))
 PASSWORD = "test-pass-123"
+CHROMIUM = Path(os.environ.get("ZHANGZHI_CHROMIUM", "/usr/bin/chromium"))
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+# every real-browser test module sets `pytestmark = BROWSER_MARKS`
+BROWSER_MARKS = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"),
+                       reason=f"{CHROMIUM} is missing (install Debian's chromium; in CI these tests must run)"),
+]
 
 
 def line(*pts):
@@ -140,3 +148,19 @@ def api(client):
         return Api(client, r.json()["token"])
 
     return make
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium driven by Playwright (never a downloaded browser), one per test run."""
+    # Playwright's sync API runs an event loop in this thread; Django would refuse ORM calls from it.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        yield b
+        b.close()

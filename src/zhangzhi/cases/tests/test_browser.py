@@ -4,36 +4,15 @@ unit handles, the office verifies, the public rates. Screenshots land in var/scr
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-from pathlib import Path
 
 import pytest
 
-from zhangzhi.conftest import PASSWORD
+from zhangzhi.conftest import BROWSER_MARKS, PASSWORD, SCREENSHOTS
 
-CHROMIUM = Path(os.environ.get("ZHANGZHI_CHROMIUM", "/usr/bin/chromium"))
-SCREENSHOTS = Path(__file__).resolve().parents[4] / "var" / "screenshots"
 ON_TOWN_REACH = (38.0725, 113.375)  # on 测试河秀水镇段, between its ends
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"), reason=f"{CHROMIUM} is missing"),
-]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop here
-    from playwright.sync_api import sync_playwright
-
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--no-first-run"])
-        yield b
-        b.close()
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture

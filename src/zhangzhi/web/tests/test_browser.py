@@ -6,38 +6,15 @@ boxes; panels must not overlap). Outside CI the tests skip when /usr/bin/chromiu
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 
-from zhangzhi.conftest import PASSWORD
+from zhangzhi.conftest import BROWSER_MARKS, PASSWORD, SCREENSHOTS
 
-CHROMIUM = Path(os.environ.get("ZHANGZHI_CHROMIUM", "/usr/bin/chromium"))
-SCREENSHOTS = Path(__file__).resolve().parents[4] / "var" / "screenshots"
 A4_PAGES = re.compile(rb"/Type\s*/Page\b(?!s)")
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"),
-                       reason=f"{CHROMIUM} is missing (install Debian's chromium; in CI these tests must run)"),
-]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    # Playwright's sync API runs an event loop in this thread; Django would refuse ORM calls from it.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
-        yield b
-        b.close()
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture(autouse=True)
