@@ -1,10 +1,10 @@
 """Demo step: sections on the seven Yangquan rivers, a year of hourly HJ 212 data over TCP, lab samples.
 
-One automatic station per city river, on the river's first county reach, sends 2025's hourly data (8
-parameters) through the real listener on a loopback port, driven by the station simulator with a backfill
-window of 32 frames. Pollution episodes (ammonia on 桃河 in July, phosphorus on 温河 in September, COD on
-南川河 in November) open cases through the alert rules. Two manual sections get monthly laboratory
-samples through the import action.
+One automatic station per city river, on the river's first county reach, sends a year of hourly data
+(2025-11-21 → 2026-11-20, 8 parameters) through the real listener on a loopback port, driven by the
+station simulator with a backfill window of 32 frames. Pollution episodes (ammonia on 桃河 in July,
+phosphorus on 温河 in September, COD on 南川河 in November) open cases through the alert rules. Two
+manual sections get monthly laboratory samples through the import action.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from . import actions, simulator
 from .hj212 import BEIJING
 from .listener import Background
 
-YEAR_START = datetime(2025, 1, 1, tzinfo=BEIJING)
+# the year up to the demo's "today", like the cases and patrols (2025-12 → 2026-11)
+YEAR_START = datetime(2025, 11, 21, tzinfo=BEIJING)
 HOURS = 365 * 24
 # river code → (section name, level, target class, baseline scale of pollutants)
 SECTIONS = {
@@ -34,9 +35,9 @@ POLLUTANTS = ("w01019", "w21003", "w21011", "w01003")
 
 def episodes() -> dict[str, list[simulator.Episode]]:
     return {
-        "TH": [simulator.Episode(datetime(2025, 7, 14, 3, tzinfo=BEIJING), 36, {"w21003": 6.0})],
-        "WH": [simulator.Episode(datetime(2025, 9, 2, 20, tzinfo=BEIJING), 48, {"w21011": 5.0})],
-        "NCH": [simulator.Episode(datetime(2025, 11, 8, 0, tzinfo=BEIJING), 24 * 5, {"w01019": 2.5, "w21003": 4.0})],
+        "TH": [simulator.Episode(datetime(2026, 7, 14, 3, tzinfo=BEIJING), 36, {"w21003": 6.0})],
+        "WH": [simulator.Episode(datetime(2026, 9, 2, 20, tzinfo=BEIJING), 48, {"w21011": 5.0})],
+        "NCH": [simulator.Episode(datetime(2026, 11, 8, 0, tzinfo=BEIJING), 24 * 5, {"w01019": 2.5, "w21003": 4.0})],
     }
 
 
@@ -81,8 +82,9 @@ def _lab_sections(demo, rng, reaches, rivers) -> None:
         st = actions.create_station(None, name=name, kind="section", feature=candidates[-1], target_class="III",
                                     level="city", code=f"LAB-{code}")
         items = []
-        for month in range(1, 13):
-            when = datetime(2025, month, 10, 10, tzinfo=BEIJING)
+        for i in range(12):  # the 10th of each month, December 2025 to November 2026
+            year, month = (2025, 12) if i == 0 else (2026, i)
+            when = datetime(year, month, 10, 10, tzinfo=BEIJING)
             for pcode, (base, _swing, noise, _d) in simulator.PARAMETERS.items():
                 if pcode in ("w01014", "w01003"):
                     continue
