@@ -150,9 +150,13 @@ def api(client):
     return make
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Debian's chromium driven by Playwright (never a downloaded browser), one per test run."""
+    """Debian's chromium driven by Playwright (never a downloaded browser), one per test module.
+
+    Module scope, not session: Playwright's sync API keeps an event loop running in this thread while it
+    is open, and later tests (the HJ 212 listener's) need to run their own with asyncio.run().
+    """
     # Playwright's sync API runs an event loop in this thread; Django would refuse ORM calls from it.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     from playwright.sync_api import sync_playwright
