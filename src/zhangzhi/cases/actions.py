@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from zhangzhi.features.models import Feature
 from zhangzhi.lib.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited, TooLarge
+from zhangzhi.lib.images import sniff_image
 from zhangzhi.org import scope
 from zhangzhi.org.models import Unit
 
@@ -319,22 +320,6 @@ def act(actor, case: Case, action: str, *, note: str = "", assignee=None, deadli
 
 
 # -- attachments -----------------------------------------------------------------------------------
-
-IMAGE_MAGIC = (
-    (b"\xff\xd8\xff", "image/jpeg", "jpg"),
-    (b"\x89PNG\r\n\x1a\n", "image/png", "png"),
-)
-
-
-def sniff_image(head: bytes) -> tuple[str, str] | None:
-    """(content type, extension) when the bytes start like a JPEG, PNG or WebP; None otherwise."""
-    for magic, ctype, ext in IMAGE_MAGIC:
-        if head.startswith(magic):
-            return ctype, ext
-    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp", "webp"
-    return None
-
 
 def _read(photo) -> tuple[bytes, str]:
     limit = conf.get("MAX_PHOTO_BYTES")

@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 from django.db import transaction
-from pyproj import Geod
 from shapely import ops
 from shapely.geometry import LineString, MultiLineString, Point, mapping, shape
 
 from zhangzhi.features import actions as fa
+from zhangzhi.features import geo
 from zhangzhi.org import actions as oa
 from zhangzhi.org.checks import DEMO_USERNAMES
 from zhangzhi.org.models import Region, Unit
@@ -32,7 +32,6 @@ DEMO_PASSWORD = "zhangzhi-demo"
 # in order: cases first, since patrol findings and monitoring alerts open cases
 DEMO_STEPS = ("cases", "patrols", "monitoring")
 SINCE = dt.date(2024, 1, 1)
-GEOD = Geod(ellps="WGS84")
 M_PER_DEG_LAT = 111_320.0
 
 
@@ -94,10 +93,6 @@ def meander(points: list[tuple[float, float]], rng: random.Random, step_m: float
     return LineString(np.round(np.column_stack([lon, lat]), 6))
 
 
-def geod_len(line) -> float:
-    return float(GEOD.geometry_length(line))
-
-
 def split_by_length(line: LineString, parts: int) -> list[LineString]:
     total = line.length
     cuts = [total * i / parts for i in range(parts + 1)]
@@ -114,7 +109,7 @@ def pieces_in(line: LineString, border) -> list[LineString]:
     else:
         merged = ops.linemerge([g for g in getattr(inter, "geoms", [inter]) if isinstance(g, LineString)])
         parts = list(merged.geoms) if isinstance(merged, MultiLineString) else [merged]
-    parts = [p for p in parts if geod_len(p) >= 300]
+    parts = [p for p in parts if geo.length_m(p) >= 300]
     return sorted(parts, key=lambda p: -p.length)
 
 
@@ -200,7 +195,7 @@ def draw_waters(demo: Demo, rng: random.Random) -> None:
             suffix = "段" if not k else f"段（{k + 1}）"
             items.append(feature(f"{name}{county.name}{suffix}", "reach", "county", piece, county, code=rcode,
                                  parent=code, start=c_start, end=c_end))
-            n_towns = max(1, min(len(towns[ccode]), round(geod_len(piece) / 7000)))
+            n_towns = max(1, min(len(towns[ccode]), round(geo.length_m(piece) / 7000)))
             chosen = sorted(rng.sample(towns[ccode], n_towns), key=lambda t: t.code)
             t_parts = list(zip(chosen, split_by_length(piece, n_towns), strict=True))
             for t_i, ((town, tpiece), (t_start, t_end)) in enumerate(
@@ -209,7 +204,7 @@ def draw_waters(demo: Demo, rng: random.Random) -> None:
                 items.append(feature(f"{name}{town.name}段", "reach", "township", tpiece, town, code=tcode,
                                      parent=rcode, start=t_start, end=t_end))
                 vs = villages[town.pk]
-                n_v = max(1, min(len(vs), round(geod_len(tpiece) / 2500)))
+                n_v = max(1, min(len(vs), round(geo.length_m(tpiece) / 2500)))
                 v_parts = list(zip(vs[:n_v], split_by_length(tpiece, n_v), strict=True))
                 for v_i, ((village, vpiece), (v_start, v_end)) in enumerate(
                         zip(v_parts, chain(v_parts, t_start, t_end), strict=True)):

@@ -27,6 +27,7 @@ from django.utils import timezone
 from zhangzhi.features.models import Feature
 from zhangzhi.lib import chinacoords
 from zhangzhi.lib.errors import Forbidden, InvalidInput, TooLarge, ZhangzhiError
+from zhangzhi.lib.images import sniff_image
 from zhangzhi.org.actions import log_change
 from zhangzhi.org.models import Person, Post
 
@@ -237,7 +238,7 @@ def _finding(f, i: int, t: np.ndarray) -> dict:
             photo = base64.b64decode(raw, validate=True)
         except (binascii.Error, ValueError):
             raise _bad(f"{where}.photo", "expected base64 (or a data: URL)") from None
-        if not (photo.startswith(b"\xff\xd8\xff") or photo.startswith(b"\x89PNG") or photo[8:12] == b"WEBP"):
+        if sniff_image(photo[:16]) is None:
             raise _bad(f"{where}.photo", "a JPEG, PNG or WebP image")
     return {"category": category[:40], "note": str(f.get("note") or "")[:2000], "lon": lon, "lat": lat,
             "at": at, "photo": photo}
