@@ -33,7 +33,8 @@ sys.path.insert(0, str(ROOT / "src"))
 BIN = Path(sys.executable).parent
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/zz_bench"
 
-from zhangzhi.monitoring import simulator  # noqa: E402
+from zhangzhi.demo import hj212_simulator as simulator  # noqa: E402
+from zhangzhi.lib.datadir import data_dir  # noqa: E402
 from zhangzhi.monitoring.hj212 import BEIJING  # noqa: E402
 
 START = datetime(2020, 1, 1, tzinfo=BEIJING)
@@ -51,7 +52,7 @@ Station.objects.bulk_create([Station(name="站%d" % i, kind="auto", mn="BENCH%04
 def env(url: str) -> dict:
     e = dict(os.environ)
     e.update(DATABASE_URL=url, DJANGO_SETTINGS_MODULE="zhangzhi.settings", ZHANGZHI_LOG_LEVEL="ERROR")
-    e.setdefault("ZHANGZHI_DATA_DIR", str(ROOT.parent / "shared" / "data"))
+    e.setdefault("ZHANGZHI_DATA_DIR", str(data_dir()))
     return e
 
 

@@ -38,7 +38,7 @@ import shapely  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from zhangzhi.patrols import simulate  # noqa: E402
+from zhangzhi.demo import track_simulator as simulate  # noqa: E402
 from zhangzhi.patrols.tracks import Rules, Track, coverage_from_chainage, judge_many, reach_index  # noqa: E402
 
 SEED = 20240601

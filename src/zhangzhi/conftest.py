@@ -7,13 +7,16 @@ volunteer (民间河长), and the public (anonymous).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 from pathlib import Path
 
 import pytest
 
-DATA_DIR = Path(os.environ.get("ZHANGZHI_DATA_DIR", Path(__file__).resolve().parents[2].parent / "shared" / "data"))
+from zhangzhi.lib.datadir import data_dir
+
+DATA_DIR = data_dir()
 PASSWORD = "test-pass-123"
 CHROMIUM = Path(os.environ.get("ZHANGZHI_CHROMIUM", "/usr/bin/chromium"))
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
@@ -157,14 +160,28 @@ def browser():
     Module scope, not session: Playwright's sync API keeps an event loop running in this thread while it
     is open, and later tests (the HJ 212 listener's) need to run their own with asyncio.run().
     """
-    # Playwright's sync API runs an event loop in this thread; Django would refuse ORM calls from it.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     from playwright.sync_api import sync_playwright
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
+    # Playwright's sync API runs an event loop in this thread; Django would refuse ORM calls from it.
+    # Only while the browser is open: later tests must get Django's guard back.
+    with allow_async_unsafe(), sync_playwright() as p:
         b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
             "--disable-sync", "--no-first-run"])
         yield b
         b.close()
+
+
+@contextlib.contextmanager
+def allow_async_unsafe():
+    """Set DJANGO_ALLOW_ASYNC_UNSAFE for the block, then put back what was there (or nothing)."""
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from ninja.security import APIKeyCookie, HttpBearer
 
-from zhangzhi.org.actions import user_for_token
+from zhangzhi.org.actions import token_for
 
 
 class BearerToken(HttpBearer):
+    """A live (unexpired, unrevoked) token of an active account. The token's id is kept on the request,
+    so GET /auth/tokens can mark the one in use."""
+
     def authenticate(self, request, token: str):
-        user = user_for_token(token)
-        if user is not None:
-            request.user = user
-        return user
+        row = token_for(token)
+        if row is None:
+            return None
+        request.user = row.user
+        request.api_token_id = row.pk
+        return row.user
 
 
 class Session(APIKeyCookie):

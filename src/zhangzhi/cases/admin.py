@@ -1,11 +1,14 @@
 from django.contrib import admin
 
+from zhangzhi.org.admin import JurisdictionAdmin, ReferenceDataAdmin
+
 from .models import AbuseFlag, Case, CaseLog, Category
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
-    """The category tree is data: offices add, rename, reorder and retire categories here."""
+class CategoryAdmin(ReferenceDataAdmin):
+    """The category tree is data: the system administrator adds, renames, reorders and retires
+    categories here."""
 
     list_display = ("code", "name", "parent", "days", "transfer_to", "public", "active", "order")
     list_editable = ("days", "public", "active", "order")
@@ -24,7 +27,7 @@ class LogInline(admin.TabularInline):
 
 
 @admin.register(Case)
-class CaseAdmin(admin.ModelAdmin):
+class CaseAdmin(JurisdictionAdmin):
     """Read-mostly: changes go through the workflow actions; the admin moderates hidden reports."""
 
     list_display = ("code", "category", "state", "office", "assignee", "reported_at", "hidden", "abuse_flags")
@@ -35,16 +38,33 @@ class CaseAdmin(admin.ModelAdmin):
     actions = ["restore"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).visible_to(request.user).select_related("category", "office", "assignee")
+        return super().get_queryset(request).select_related("category", "office", "assignee")
+
+    def has_add_permission(self, request):
+        return False  # cases are reported through the intake actions
+
+    def save_model(self, request, obj, form, change):
+        from . import actions as case_actions
+
+        fresh = Case.objects.editable_by(request.user).get(pk=obj.pk)
+        if "hidden" in form.changed_data:
+            self._run(request, lambda: case_actions.moderate(request.user, fresh, hidden=obj.hidden,
+                                                             note="admin"))
 
     @admin.action(description="Show again (moderation passed)")
     def restore(self, request, queryset):
         from . import actions as case_actions
 
-        for case in queryset.filter(hidden=True).select_related("office__region"):
+        for case in queryset.editable_by(request.user).filter(hidden=True).select_related("office__region"):
             case_actions.moderate(request.user, case, hidden=False, note="moderation passed")
 
 
 @admin.register(AbuseFlag)
-class AbuseFlagAdmin(admin.ModelAdmin):
+class AbuseFlagAdmin(JurisdictionAdmin):
     list_display = ("case", "at")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

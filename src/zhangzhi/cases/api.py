@@ -10,10 +10,9 @@ from ninja import File, Router, Schema, Status
 from ninja.files import UploadedFile
 from pydantic import Field
 
-from zhangzhi.lib.errors import InvalidInput, NotFound
+from zhangzhi.lib.errors import Forbidden, InvalidInput, NotFound
 from zhangzhi.lib.params import Id, Offset
 from zhangzhi.org import scope
-from zhangzhi.org.models import Region
 
 from . import actions, drone, queries, workflow
 from .models import Case, Category
@@ -69,13 +68,27 @@ class CaseIn(Schema):
     lon: float
     urgency: str = "normal"
     source: str | None = None
-    feature: int | None = None
+    feature: Id | None = None
+    patrol: Id | None = None
 
 
-@router.post("/cases", response={201: dict}, summary="Report a problem (上报); photos go to /cases/{id}/attachments")
+# Who may say what through POST /cases: a finding of one's own patrol, what the public may report, and for
+# chief office staff their inspections and the hotline. Drone surveys, monitoring alerts and Open311
+# requests come in through their own doors.
+OFFICE_SOURCES = {"office", "hotline"}
+API_SOURCES = {"patrol", "public", *OFFICE_SOURCES}
+
+
+@router.post("/cases", response={201: dict}, summary="Report a problem (上报); photos go to /cases/{id}/attachments. "
+             "source: patrol (needs `patrol`, your own), public, office or hotline (chief office staff)")
 def create(request, body: CaseIn):
     user = request.auth
-    source = body.source or ("office" if scope.write_paths(user) != [] else "patrol")
+    office = scope.is_office(user)
+    source = body.source or ("patrol" if body.patrol is not None else "office" if office else "public")
+    if source not in API_SOURCES:
+        raise InvalidInput(f"source: one of {', '.join(sorted(API_SOURCES))}", {"source": "not offered here"})
+    if source in OFFICE_SOURCES and not office:
+        raise Forbidden(f"only chief office (河长办) staff report with source {source}", {"source": "office only"})
     feature = None
     if body.feature is not None:
         from zhangzhi.features.models import Feature
@@ -84,7 +97,7 @@ def create(request, body: CaseIn):
         if feature is None:
             raise InvalidInput(f"no feature {body.feature} in your jurisdiction", {"feature": "unknown"})
     case = actions.report(user, category=body.category, description=body.description, lat=body.lat, lon=body.lon,
-                          urgency=body.urgency, source=source, feature=feature)
+                          urgency=body.urgency, source=source, feature=feature, patrol=body.patrol)
     return Status(201, detail(request, case.pk))
 
 
@@ -123,12 +136,7 @@ def inbox(request):
 @router.get("/cases/stats", summary="Statistics: by source, category, county, state, month; closure rate, "
             "average handling time, overdue")
 def stats(request, since: dt.date | None = None, until: dt.date | None = None, region: str | None = None):
-    qs = Case.objects.visible_to(request.auth)
-    if region:
-        root = Region.objects.filter(code=region).first()
-        if root is None:
-            raise InvalidInput(f"unknown region {region!r}", {"region": "unknown"})
-        qs = qs.filter(region__path__startswith=root.path)
+    qs = scope.within_region(Case.objects.visible_to(request.auth), region)
     return queries.stats(qs, since=since, until=until)
 
 
@@ -142,8 +150,8 @@ def detail(request, case_id: int):
     out["public_note"] = case.public_note
     out["merged_into"] = case.merged_into_id
     out["log"] = [log_row(e) for e in case.log.all()]
-    out["attachments"] = [{"id": a.pk, "url": a.file.url, "content_type": a.content_type, "size": a.size,
-                           "at": a.at} for a in case.attachments.all()]
+    out["attachments"] = [{"id": a.pk, "url": a.get_absolute_url(), "content_type": a.content_type,
+                           "size": a.size, "at": a.at} for a in case.attachments.all()]
     out["actions"] = workflow.allowed(case.kind, case.state, roles)
     if workflow.OFFICE in roles:
         out["reporter"] = {"name": case.reporter_name, "phone": case.reporter_phone,
@@ -184,5 +192,6 @@ def take_action(request, case_id: int, action: str, body: ActionIn):
 def attach(request, case_id: int, file: File[UploadedFile]):
     case = get_case(request.auth, case_id)
     att = actions.add_attachment(request.auth, case, file)
-    return Status(201, {"id": att.pk, "url": att.file.url, "content_type": att.content_type, "size": att.size})
+    return Status(201, {"id": att.pk, "url": att.get_absolute_url(), "content_type": att.content_type,
+                        "size": att.size})
 

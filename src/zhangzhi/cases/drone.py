@@ -14,6 +14,7 @@ import binascii
 import datetime as dt
 import io
 import json
+import math
 import posixpath
 import zipfile
 from dataclasses import dataclass, field
@@ -132,6 +133,8 @@ def read_upload(file: bytes, photos: bytes | None) -> tuple[dict, Bundle | None]
         collection = json.loads(text)
     except (UnicodeDecodeError, ValueError) as exc:
         raise InvalidInput(f"the GeoJSON cannot be read: {exc}", {"file": "not JSON"}) from None
+    except RecursionError:  # arrays nested thousands deep: no GeoJSON looks like that
+        raise InvalidInput("the GeoJSON is nested too deeply", {"file": "not GeoJSON"}) from None
     if not isinstance(collection, dict) or collection.get("type") != "FeatureCollection":
         raise InvalidInput("expected a GeoJSON FeatureCollection", {"file": "must be a FeatureCollection"})
     items = collection.get("features")
@@ -218,7 +221,10 @@ def check_points(collection: dict, bundle: Bundle | None, *, categories: set[str
                                              for c in coords[:2])):
             errors[f"{where}.geometry"] = "must be a Point with [lon, lat]"
         else:
-            lon, lat = float(coords[0]), float(coords[1])
+            try:
+                lon, lat = float(coords[0]), float(coords[1])
+            except OverflowError:  # an integer of hundreds of digits
+                lon = lat = math.nan
             if not (-90 <= lat <= 90 and -180 <= lon <= 180):
                 errors[f"{where}.geometry"] = f"({lat}, {lon}) is not a coordinate"
             else:
@@ -227,13 +233,13 @@ def check_points(collection: dict, bundle: Bundle | None, *, categories: set[str
                     errors[f"{where}.geometry"] = problem
         p = f"{where}.properties"
         category = props.get("category")
-        if category not in categories:
+        if not isinstance(category, str) or category not in categories:
             errors[f"{p}.category"] = f"unknown category {category!r}; see GET /api/v1/case-categories"
         description = props.get("description")
         if not isinstance(description, str) or not description.strip():
             errors[f"{p}.description"] = "required"
         urgency = props.get("urgency") or "normal"
-        if urgency not in urgencies:
+        if not isinstance(urgency, str) or urgency not in urgencies:
             errors[f"{p}.urgency"] = f"one of {', '.join(sorted(urgencies))}"
         taken = _taken_at(props.get("taken_at"), now)
         if isinstance(taken, str):

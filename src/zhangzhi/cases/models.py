@@ -11,10 +11,12 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from zhangzhi.org.models import Region, Unit, paths_q
+from zhangzhi.org.jurisdiction import Jurisdiction, RestrictedQuerySet
+from zhangzhi.org.models import Region, Unit
 
 from . import workflow
 
@@ -44,25 +46,18 @@ class Category(models.Model):
         return self.name
 
 
-class CaseQuerySet(models.QuerySet):
-    def visible_to(self, user) -> CaseQuerySet:
-        """Cases in the user's jurisdiction, assigned to their units, or reported by them."""
-        from zhangzhi.org.scope import read_paths
-
-        paths = read_paths(user)
-        if paths is None:
-            return self
-        q = paths_q(paths, "region__path") | paths_q(paths, "office__region__path")
-        if user is not None and user.is_authenticated:
-            q |= Q(reporter=user)
-            unit_ids = list(Unit.objects.filter(people__user=user).values_list("pk", flat=True))
-            if unit_ids:
-                q |= Q(assignee_id__in=unit_ids)
-        return self.filter(q)
+class CaseQuerySet(RestrictedQuerySet):
 
     def public(self) -> CaseQuerySet:
         """What the public may see at all (Open311 lists, /r/<code>/)."""
         return self.filter(hidden=False).exclude(state=workflow.MERGED)
+
+    def with_public_photos(self) -> CaseQuerySet:
+        """Cases whose photos the public may see: public, and looked at by the office, that is
+        accepted (any later state but declined) or restored by moderation. A fresh report's photo
+        (a face, a plate number, abuse) waits for the office instead of going online on upload."""
+        return (self.public().exclude(state=workflow.DECLINED)
+                .filter(Q(moderated_at__isnull=False) | ~Q(state=workflow.NEW)))
 
     def awaiting_moderation(self) -> CaseQuerySet:
         """Hidden by abuse flags, no decision of the office yet."""
@@ -118,6 +113,9 @@ class Case(models.Model):
     county = models.ForeignKey(Region, models.PROTECT, null=True, blank=True, related_name="+")
     feature = models.ForeignKey("features.Feature", models.SET_NULL, null=True, blank=True, related_name="cases",
                                 verbose_name=_("reach"))
+    # 巡河发现: the patrol the finding was reported from (source patrol); only its chief files it
+    patrol = models.ForeignKey("patrols.Patrol", models.PROTECT, null=True, blank=True, related_name="cases",
+                               verbose_name=_("patrol"))
     office = models.ForeignKey(Unit, models.PROTECT, related_name="cases", verbose_name=_("office"))
     assignee = models.ForeignKey(Unit, models.PROTECT, null=True, blank=True, related_name="assigned_cases",
                                  verbose_name=_("assignee"))
@@ -149,6 +147,8 @@ class Case(models.Model):
     moderated_at = models.DateTimeField(_("moderated at"), null=True, blank=True)
 
     objects = CaseQuerySet.as_manager()
+    # in the region or handled by an office of the jurisdiction; changed by the handling office
+    jurisdiction = Jurisdiction(read=("region__path", "office__region__path"), write=("office__region__path",))
 
     class Meta:
         verbose_name = _("case")
@@ -169,6 +169,12 @@ class Case(models.Model):
     def __str__(self) -> str:
         return f"{self.code} {self.category}"
 
+    @classmethod
+    def visible_extra(cls, user) -> Q:
+        """Also the cases a user reported, and those assigned to a unit they work in."""
+        # a subquery, not a list: one query for the whole read
+        return Q(reporter=user) | Q(assignee_id__in=Unit.objects.filter(people__user=user).values("pk"))
+
     @property
     def is_open(self) -> bool:
         return self.state in workflow.OPEN_STATES
@@ -177,7 +183,7 @@ class Case(models.Model):
         return workflow.is_overdue(self.state, self.deadline, now or timezone.now())
 
 
-class AppendOnlyQuerySet(models.QuerySet):
+class AppendOnlyQuerySet(RestrictedQuerySet):
     def update(self, **kwargs):
         raise TypeError("the case log is append-only")
 
@@ -200,6 +206,7 @@ class CaseLog(models.Model):
     public = models.BooleanField(default=False, help_text=_("shown on the public page /r/<code>/"))
 
     objects = AppendOnlyQuerySet.as_manager()
+    jurisdiction = Jurisdiction(through="case")
 
     class Meta:
         verbose_name = _("case log entry")
@@ -224,8 +231,24 @@ def photo_path(instance, filename: str) -> str:
     return f"cases/photos/{now:%Y/%m}/{filename}"
 
 
+# photos the public may see (once the case has public photos): the reporter's own and the answer
+PUBLIC_PHOTO_ACTIONS = ("report", "reply")
+
+
+class AttachmentQuerySet(RestrictedQuerySet):
+
+    def public(self) -> AttachmentQuerySet:
+        """Photos for /r/<code>/ and Open311: taken with the report or the reply, of a case whose
+        photos are public (`CaseQuerySet.with_public_photos`)."""
+        return self.filter(log__action__in=PUBLIC_PHOTO_ACTIONS,
+                           case__in=Case.objects.with_public_photos().values("pk"))
+
+
 class Attachment(models.Model):
-    """A photo of a case (report, reply, verification), checked to be a real image."""
+    """A photo of a case (report, reply, verification), checked to be a real image.
+
+    Served only through views that check visibility: `get_absolute_url` (staff, the case's
+    jurisdiction) and `public_url` (the tracking page, public photos only); never MEDIA_URL."""
 
     case = models.ForeignKey(Case, models.CASCADE, related_name="attachments")
     log = models.ForeignKey(CaseLog, models.SET_NULL, null=True, blank=True, related_name="attachments")
@@ -238,12 +261,21 @@ class Attachment(models.Model):
                                     related_name="+")
     at = models.DateTimeField(default=timezone.now)
 
+    objects = AttachmentQuerySet.as_manager()
+    jurisdiction = Jurisdiction(through="case")
+
     class Meta:
         verbose_name = _("attachment")
         ordering = ["at", "pk"]
 
     def __str__(self) -> str:
         return self.file.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("cases:file", args=[self.pk])
+
+    def public_url(self) -> str:
+        return reverse("cases:public-photo", args=[self.case.code, self.pk])
 
 
 class AbuseFlag(models.Model):
@@ -252,6 +284,9 @@ class AbuseFlag(models.Model):
     case = models.ForeignKey(Case, models.CASCADE, related_name="flags")
     client = models.CharField(max_length=64, help_text=_("hash of the IP address"))
     at = models.DateTimeField(default=timezone.now)
+
+    objects = RestrictedQuerySet.as_manager()
+    jurisdiction = Jurisdiction(through="case")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["case", "client"], name="abuseflag_once_per_client")]

@@ -13,7 +13,7 @@ import math
 from xml.etree.ElementTree import Element, SubElement, tostring
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.http import HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -21,9 +21,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from zhangzhi.lib.errors import ZhangzhiError
+from zhangzhi.lib.net import client_ip
 
 from . import actions, routing, workflow
-from .models import Case, Category
+from .models import Attachment, Case, Category
 
 MAX_PAGE = 1000
 DEFAULT_DAYS = 90
@@ -127,7 +128,7 @@ def service_definition(request, code: str, fmt: str):
 
 def request_row(c: Case, request) -> dict:
     """What anyone may see of a case: no reporter, no exact handling people."""
-    photo = next(iter(c.attachments.all()), None)
+    photo = next(iter(c.public_photos), None)  # only once the office has looked at the case
     status = workflow.open311_status(c.state)
     return {
         "service_request_id": c.code,
@@ -146,13 +147,14 @@ def request_row(c: Case, request) -> dict:
         "zipcode": "",
         "lat": c.lat,
         "long": c.lon,
-        "media_url": request.build_absolute_uri(photo.file.url) if photo else "",
+        "media_url": request.build_absolute_uri(photo.public_url()) if photo else "",
     }
 
 
 def _public_cases():
     return (Case.objects.public().select_related("category", "office", "region", "feature")
-            .prefetch_related("attachments"))
+            .prefetch_related(Prefetch("attachments", to_attr="public_photos", queryset=(
+                Attachment.objects.unrestricted("Open311 shows public photos of public cases").public()))))
 
 
 def _parse_time(value: str, name: str) -> dt.datetime:
@@ -251,13 +253,6 @@ def _create(request, fmt: str):
     return respond(fmt, "service_requests", "request", [row], status=201)
 
 
-def client_ip(request) -> str:
-    # behind a trusted proxy the deployment sets the header; the first hop is the client
-    fwd = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    return fwd.split(",")[0].strip() if fwd and getattr(settings, "USE_X_FORWARDED_FOR", False) else \
-        request.META.get("REMOTE_ADDR", "")
-
-
 @require_GET
 def request_detail(request, code: str, fmt: str):
     case = _public_cases().filter(code=code).first()
@@ -268,7 +263,7 @@ def request_detail(request, code: str, fmt: str):
 
 @require_GET
 def token_detail(request, token: str, fmt: str):
-    case = Case.objects.filter(Q(code=token)).only("code").first()
+    case = Case.objects.public().filter(Q(code=token)).only("code").first()
     if case is None:
         return errors(fmt, 404, f"no token {token}")
     return respond(fmt, "service_requests", "request", [{"service_request_id": case.code, "token": token}])

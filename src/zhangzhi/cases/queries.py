@@ -8,9 +8,8 @@ from django.db.models import Avg, Count, Q
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from zhangzhi.lib.errors import InvalidInput
 from zhangzhi.org import scope
-from zhangzhi.org.models import Region, Unit, paths_q
+from zhangzhi.org.models import Unit
 
 from . import workflow
 from .models import Case
@@ -32,11 +31,7 @@ def filtered(qs, *, state=None, category=None, source=None, region=None, office=
         qs = qs.filter(Q(category__code__in=category.split(",")) | Q(category__parent__code__in=category.split(",")))
     if source:
         qs = qs.filter(source__in=source.split(","))
-    if region:
-        root = Region.objects.filter(code=region).first()
-        if root is None:
-            raise InvalidInput(f"unknown region {region!r}", {"region": "unknown"})
-        qs = qs.filter(region__path__startswith=root.path)
+    qs = scope.within_region(qs, region)
     if office:
         qs = qs.filter(office_id=office)
     if assignee:
@@ -60,16 +55,16 @@ INBOX_LIMIT = 50
 
 def inbox_querysets(user) -> dict:
     """Per reason, the cases waiting for this user (what they can act on now)."""
-    base = with_relations(Case.objects.all()).filter(hidden=False)
+    base = with_relations(Case.objects.visible_to(user)).filter(hidden=False)
     out = {}
-    wpaths = scope.write_paths(user)
-    if wpaths is None or wpaths:
-        mine = base if wpaths is None else base.filter(paths_q(wpaths, "office__region__path"))
+    if scope.write_paths(user) != []:
+        mine = with_relations(Case.objects.editable_by(user)).filter(hidden=False)  # cases of their offices
         out["to_accept"] = mine.filter(state=workflow.NEW)
         out["to_assign"] = mine.filter(state=workflow.ACCEPTED)
         out["to_verify"] = mine.filter(state=workflow.REPLIED)
         out["overdue"] = mine.filter(state__in=workflow.WITH_ASSIGNEE, deadline__lt=timezone.now())
-    units = list(Unit.objects.filter(people__user=user).values_list("pk", flat=True)) if user.is_authenticated else []
+    units = (list(Unit.objects.visible_to(user).filter(people__user=user).values_list("pk", flat=True))
+             if user.is_authenticated else [])
     if units:
         out["to_take"] = base.filter(assignee_id__in=units, state=workflow.ASSIGNED)
         out["to_reply"] = base.filter(assignee_id__in=units, state=workflow.IN_PROGRESS)

@@ -7,14 +7,11 @@ statistics with ECharts, the moderation queue and the drone survey import.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -22,13 +19,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from zhangzhi.lib import export, storage
 from zhangzhi.lib.errors import InvalidInput, ZhangzhiError
+from zhangzhi.lib.net import client_ip
 from zhangzhi.org import scope
-from zhangzhi.org.models import Unit, paths_q
+from zhangzhi.org.jurisdiction import get_visible_or_404
+from zhangzhi.org.models import Unit
 
 from . import actions, drone, queries, workflow
-from .models import Case, Category
-from .open311 import client_ip
+from .models import Attachment, Case, Category
 
 PAGE = 50
 
@@ -65,7 +64,8 @@ def public_report(request):
 
 
 def _public_case(code: str) -> Case:
-    case = (Case.objects.filter(code=code.upper()).exclude(state=workflow.MERGED)
+    case = (Case.objects.unrestricted("a tracking code is the reporter's key to their case")
+            .filter(code=code.upper()).exclude(state=workflow.MERGED)
             .select_related("category", "region", "office", "feature").first())
     if case is None:
         raise Http404("no such tracking code")
@@ -76,8 +76,10 @@ def public_case(request, code: str):
     """/r/<code>/: status and the office's answers; never names or phone numbers."""
     case = _public_case(code)
     log = [] if case.hidden else list(case.log.filter(public=True).order_by("at", "pk"))
+    photos = list(Attachment.objects.unrestricted("the public photos of this tracking code").public()
+                  .filter(case=case).select_related("case"))
     return render(request, "cases/public_case.html", {
-        "case": case, "log": log, "new": request.GET.get("new"), "ratings": Case.Rating.choices,
+        "case": case, "log": log, "photos": photos, "new": request.GET.get("new"), "ratings": Case.Rating.choices,
         "can_rate": case.state == workflow.CLOSED and not case.hidden})
 
 
@@ -102,7 +104,24 @@ def public_flag(request, code: str):
     return redirect("cases:public", code=case.code)
 
 
+def public_photo(request, code: str, attachment_id: int):
+    """/r/<code>/photos/<id>: a photo of the report or of the answer, once the case's photos are
+    public (`CaseQuerySet.with_public_photos`); 404 otherwise, as for an id that does not exist."""
+    att = (Attachment.objects.unrestricted("public photos of public, moderated cases").public()
+           .filter(pk=attachment_id, case__code=code.upper()).first())
+    if att is None:
+        raise Http404("no such photo")
+    return storage.serve(att.file, att.content_type)
+
+
 # -- staff ---------------------------------------------------------------------------------------------
+
+def attachment_file(request, attachment_id: int):
+    """/files/cases/<id>: a case's photo for whoever may see the case, by session or API token (404
+    outside, and for anonymous)."""
+    att = get_visible_or_404(Attachment, storage.viewer(request), pk=attachment_id)
+    return storage.serve(att.file, att.content_type)
+
 
 @login_required
 def inbox(request):
@@ -158,10 +177,11 @@ def case_detail(request, case_id: int):
     allowed = workflow.allowed(case.kind, case.state, roles)
     units = []
     if {"assign", "transfer"} & set(allowed):
-        units = list(Unit.objects.filter(region__path__startswith=case.office.region.path)
+        units = list(Unit.objects.visible_to(request.user).filter(region__path__startswith=case.office.region.path)
                      .exclude(pk=case.office_id).select_related("region")[:300])
-        units += list(Unit.objects.filter(region_id__in=case.region.ancestor_ids, kind__in=["department", "police",
-                                                                                          "procuratorate"])
+        units += list(Unit.objects.visible_to(request.user)
+                      .filter(region_id__in=case.region.ancestor_ids,
+                              kind__in=["department", "police", "procuratorate"])
                       .exclude(pk__in=[u.pk for u in units]).select_related("region"))
     return render(request, "cases/detail.html", {
         "case": case, "log": list(case.log.prefetch_related("attachments")), "allowed": allowed,
@@ -206,22 +226,13 @@ def case_act(request, case_id: int):
 
 def _moderation_qs(user, wpaths=None):
     """Reports the user's offices moderate: cases of offices in their write jurisdiction."""
-    wpaths = scope.write_paths(user) if wpaths is None else wpaths
-    qs = Case.objects.all()
-    if wpaths is not None:
-        qs = qs.filter(paths_q(wpaths, "office__region__path")) if wpaths else qs.none()
-    return qs
-
-
-def _require_office(user):
-    if scope.write_paths(user) == []:
-        raise PermissionDenied("only chief office (河长办) staff")
+    return Case.objects.editable_by(user)
 
 
 @login_required
 def moderation(request):
     """审核: public reports hidden by abuse flags, waiting for the office; and recent decisions."""
-    _require_office(request.user)
+    scope.require_office(request.user)
     qs = queries.with_relations(_moderation_qs(request.user))
     since = timezone.now() - dt.timedelta(days=30)
     return render(request, "cases/moderation.html", {
@@ -232,7 +243,7 @@ def moderation(request):
 @login_required
 @require_POST
 def moderate(request, case_id: int):
-    _require_office(request.user)
+    scope.require_office(request.user)
     case = queries.with_relations(_moderation_qs(request.user)).filter(pk=case_id).first()
     if case is None:
         raise Http404("no such case in your jurisdiction")
@@ -253,7 +264,7 @@ def moderate(request, case_id: int):
 @login_required
 def drone_import(request):
     """无人机巡查: upload a survey (GeoJSON + ZIP of photos, or one ZIP); all points become cases, or none."""
-    _require_office(request.user)
+    scope.require_office(request.user)
     error = None
     if request.method == "POST":
         try:
@@ -285,43 +296,18 @@ def stats_page(request):
     return render(request, "cases/stats.html", {"stats": data, "g": g, "chart_labels": chart_labels})
 
 
-def _export_name(ext: str) -> str:
-    return f"cases-{timezone.localdate():%Y%m%d}.{ext}"
-
-
-class _Echo:
-    def write(self, value):
-        return value
+def _export(request, fmt: str):
+    # no reporter's name or phone: the export is still recorded (who, filters) by lib.export
+    qs = _list_qs(request)
+    return export.respond(request, fmt, "cases", queries.EXPORT_COLUMNS, queries.export_rows(qs),
+                          what="cases.Case", personal=False)
 
 
 @login_required
 def export_csv(request):
-    qs = _list_qs(request)
-    writer = csv.writer(_Echo())
-
-    def rows():
-        yield "\ufeff"  # Excel opens UTF-8 CSV correctly with a BOM
-        yield writer.writerow(queries.EXPORT_COLUMNS)
-        for row in queries.export_rows(qs):
-            yield writer.writerow(row)
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{_export_name("csv")}"'
-    return response
+    return _export(request, "csv")
 
 
 @login_required
 def export_xlsx(request):
-    from openpyxl import Workbook
-
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("cases")
-    ws.append(list(queries.EXPORT_COLUMNS))
-    for row in queries.export_rows(_list_qs(request)):
-        ws.append(list(row))
-    buf = io.BytesIO()
-    wb.save(buf)
-    response = HttpResponse(buf.getvalue(),
-                            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    response["Content-Disposition"] = f'attachment; filename="{_export_name("xlsx")}"'
-    return response
+    return _export(request, "xlsx")

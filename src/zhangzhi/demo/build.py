@@ -354,6 +354,17 @@ def demo_logins(demo: Demo) -> None:
                                      "region__parent__code": "140321"})
     login_for("volunteer", {"role__code": "civic-river-chief", "region__path__startswith":
                             demo.counties["140322"].path})
+    # 三员分立: the system, security and audit administrators, one account each
+    for username, name, title, role in (
+            ("sys-admin", "系统管理员（演示）", "维护参考数据：职务、对象类型、事件类别、巡河规则", "system"),
+            ("sec-admin", "安全管理员（演示）", "管理账号、权限、登录锁定与 API 令牌", "security"),
+            ("audit-admin", "审计管理员（演示）", "查阅与导出审计日志", "audit")):
+        # the audit administrator reads the city's log: a unit that is no office gives reading, not writing
+        units = [oa.create_unit(None, name="阳泉市委网信办", kind="other", region=demo.city)] if role == "audit" else []
+        person = oa.create_person(None, name=name, title=title, units=units, username=username,
+                                  password=DEMO_PASSWORD, illustrative=True)
+        oa.assign_admin_role(None, person.user, role)
+        demo.people[username] = person
     missing = set(DEMO_USERNAMES) - set(demo.people)
     assert not missing, f"demo personas not created: {missing}"
 
@@ -363,17 +374,11 @@ def build(seed: int = 20261122) -> Demo:
     rng = random.Random(seed)
     demo = Demo()
     build_foundation(demo, rng)
-    # later capabilities add their part of the scenario: zhangzhi.<app>.demo.build(demo, rng)
+    # each capability adds its part of the scenario: zhangzhi.demo.<step>.build(demo, rng)
     import importlib
 
-    for app in DEMO_STEPS:
-        try:
-            module = importlib.import_module(f"zhangzhi.{app}.demo")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"zhangzhi.{app}.demo":
-                raise
-            continue
-        module.build(demo, rng)
+    for step in DEMO_STEPS:
+        importlib.import_module(f"zhangzhi.demo.{step}").build(demo, rng)
     return demo
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from django.db import transaction
 
 from zhangzhi.lib.errors import Forbidden, InvalidInput
-from zhangzhi.org import levels, scope
+from zhangzhi.org import audit, levels, scope
 from zhangzhi.org.actions import log_change
 from zhangzhi.org.models import Region
 
@@ -234,13 +234,21 @@ def update_feature(actor, feature: Feature, **changes) -> Feature:
             setattr(feature, key, value)
         else:
             raise InvalidInput(f"{key} cannot be changed here", {key: "not editable"})
+    before = audit.snapshot(feature, FEATURE_AUDIT_FIELDS)
     feature.save()
-    log_change(actor, "update", feature, {"fields": sorted(changes)})
+    b, a = audit.changed(before, audit.snapshot(feature, FEATURE_AUDIT_FIELDS))
+    log_change(actor, "update", feature, {"fields": sorted(changes)}, before=b, after=a)
     return feature
 
 
-def export_features(queryset) -> dict:
-    """The same FeatureCollection format the import takes, with ids."""
+# what the audit log keeps of a feature's change (the geometry is summarised when large)
+FEATURE_AUDIT_FIELDS = ["name", "start_name", "end_name", "description", "geometry", "length_m", "area_m2"]
+
+
+def export_features(queryset, *, actor=None, region=None) -> dict:
+    """The same FeatureCollection format the import takes, with ids. Recorded in the audit log."""
+    audit.log_export(actor, "features.Feature", fmt="geojson", personal=False, region=region,
+                     params={"region": region.code if region is not None else None})
     out = []
     for f in queryset.select_related("kind", "region", "parent"):
         out.append({

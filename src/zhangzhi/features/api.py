@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 from django.shortcuts import get_object_or_404
@@ -11,11 +12,14 @@ from pydantic import Field
 from zhangzhi.lib.errors import Forbidden, InvalidInput
 from zhangzhi.lib.params import Id
 from zhangzhi.org import scope
+from zhangzhi.org.api import region_row
 from zhangzhi.org.models import Post, Region
-from zhangzhi.org.roster import post_row
+from zhangzhi.org.roster import search
 
 from . import actions
 from .models import Feature, FeatureKind
+from .roster import chiefs_of, tree
+from .signboard import signboard_data
 
 router = Router(tags=["features"])
 
@@ -24,16 +28,6 @@ def feature_row(f: Feature) -> dict:
     return {"id": f.pk, "name": f.name, "kind": f.kind.code, "level": f.level, "code": f.code,
             "region": f.region.code, "region_name": f.region.name, "parent": f.parent_id,
             "length_m": f.length_m, "area_m2": f.area_m2, "illustrative": f.illustrative}
-
-
-def chiefs_of(feature: Feature, *, public: bool = False) -> list[dict]:
-    """Current posts on the feature and on every feature above it (a reach's river …), top level first."""
-    chain = [feature, *feature.ancestors()]
-    posts = (Post.objects.current().filter(feature__in=chain)
-             .select_related("person", "role", "feature", "region"))
-    rank = {f.pk: i for i, f in enumerate(reversed(chain))}
-    rows = sorted(posts, key=lambda p: (rank[p.feature_id], p.role.order, p.pk))
-    return [post_row(p, public=public) for p in rows]
 
 
 @router.get("/feature-kinds", auth=None)
@@ -50,11 +44,7 @@ def features(request, kind: str | None = None, region: str | None = None, level:
     qs = Feature.objects.visible_to(request.auth).select_related("kind", "region")
     if kind:
         qs = qs.filter(kind__code__in=kind.split(","))
-    if region:
-        root = Region.objects.filter(code=region).first()
-        if root is None:
-            raise InvalidInput(f"unknown region code {region!r}", {"region": "unknown"})
-        qs = qs.filter(region__path__startswith=root.path)
+    qs = scope.within_region(qs, region)
     if level:
         qs = qs.filter(level__in=level.split(","))
     if parent:
@@ -79,11 +69,11 @@ def features(request, kind: str | None = None, region: str | None = None, level:
 def export(request, region: str | None = None, kind: str | None = None):
     qs = Feature.objects.visible_to(request.auth)
     if region:
-        root = get_object_or_404(Region, code=region)
+        root = scope.region_by_code(region)
         qs = qs.filter(region__path__startswith=root.path)
     if kind:
         qs = qs.filter(kind__code__in=kind.split(","))
-    return actions.export_features(qs.order_by("pk"))
+    return actions.export_features(qs.order_by("pk"), actor=request.auth, region=root if region else None)
 
 
 @router.post("/features/import", response={201: dict},
@@ -111,9 +101,7 @@ class FeatureIn(Schema):
 def create(request, body: FeatureIn):
     region = parent = None
     if body.region:
-        region = Region.objects.filter(code=body.region).first()
-        if region is None:
-            raise InvalidInput(f"unknown region code {body.region!r}", {"region": "unknown"})
+        region = scope.region_by_code(body.region)
     if body.parent:
         parent = Feature.objects.visible_to(request.auth).filter(pk=body.parent).first()
         if parent is None:
@@ -121,7 +109,8 @@ def create(request, body: FeatureIn):
     f = actions.create_feature(request.auth, name=body.name, kind=body.kind, level=body.level,
                                geometry=body.geometry, region=region, parent=parent, code=body.code,
                                start_name=body.start_name, end_name=body.end_name, description=body.description)
-    return Status(201, feature_row(Feature.objects.select_related("kind", "region").get(pk=f.pk)))
+    return Status(201, feature_row(Feature.objects.editable_by(request.auth).select_related("kind", "region")
+                                   .get(pk=f.pk)))
 
 
 class FeaturePatch(Schema):
@@ -154,14 +143,12 @@ def detail(request, feature_id: int):
 def feature_posts(request, feature_id: int):
     f = get_object_or_404(Feature.objects.visible_to(request.auth).select_related("parent__parent__parent"),
                           pk=feature_id)
-    return {"posts": chiefs_of(f)}
+    return {"posts": chiefs_of(f, viewer=request.auth)}
 
 
 @router.get("/signboards/{feature_id}", auth=None, summary="Public signboard (公示牌) data of a feature")
 def signboard(request, feature_id: int):
-    from .signboard import signboard_data
-
-    f = get_object_or_404(Feature.objects.select_related("kind", "region", "parent"), pk=feature_id)
+    f = get_object_or_404(Feature.objects.public().select_related("kind", "region", "parent"), pk=feature_id)
     return signboard_data(f, request)
 
 
@@ -170,15 +157,9 @@ def summary(request):
     from django.db.models import Count
     from django.utils.translation import gettext as _
 
-    from zhangzhi.org.models import paths_q
-    from zhangzhi.org.scope import read_paths
-
     feats = Feature.objects.visible_to(request.auth)
     by_kind = dict(feats.values_list("kind__code").annotate(n=Count("id")).values_list("kind__code", "n"))
-    posts = Post.objects.current()
-    paths = read_paths(request.auth)
-    if paths is not None:
-        posts = posts.filter(paths_q(paths, "region__path"))
+    posts = Post.objects.visible_to(request.auth).current()
     chiefs = dict(posts.filter(role__kind__in=["general", "deputy_general", "chief", "deputy"])
                   .values_list("level").annotate(n=Count("person", distinct=True)).values_list("level", "n"))
     level_label = {"province": _("省级河长"), "city": _("市级河长"), "county": _("县级河长"),
@@ -191,3 +172,20 @@ def summary(request):
     counts += [{"key": f"chiefs_{lvl}", "label": label, "value": chiefs.get(lvl, 0)}
                for lvl, label in level_label.items() if chiefs.get(lvl)]
     return {"counts": counts}
+
+
+# -- roster (public; here rather than in org because the tree shows features) -------------------------
+
+@router.get("/roster", auth=None, summary="The public roster (河长名录) as a tree, or matches for ?q=")
+def roster_view(request, region: str | None = None, date: dt.date | None = None, q: str | None = None,
+                depth: int | None = None):
+    regions = Region.objects.unrestricted("the roster is public")
+    root = (get_object_or_404(regions, code=region) if region
+            else regions.filter(parent__isnull=True).order_by("pk").first())
+    if root is None:
+        return {"region": None, "matches": []}
+    public = not request.user.is_authenticated
+    if q:
+        return {"region": region_row(root), "matches": search(q, date, root, public=public, viewer=request.user)}
+    return {"region": region_row(root), "tree": tree(root, date, max_depth=depth, public=public,
+                                                     viewer=request.user)}

@@ -12,7 +12,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from zhangzhi.org.models import ChiefLevel, Region, System, paths_q
+from zhangzhi.org.jurisdiction import Jurisdiction, RestrictedQuerySet
+from zhangzhi.org.models import ChiefLevel, Region, System
 
 
 class FeatureKind(models.Model):
@@ -39,18 +40,10 @@ class FeatureKind(models.Model):
         return self.name
 
 
-class FeatureQuerySet(models.QuerySet):
-    def visible_to(self, user) -> FeatureQuerySet:
-        from zhangzhi.org.scope import read_paths
-
-        paths = read_paths(user)
-        return self if paths is None else self.filter(paths_q(paths, "region__path"))
-
-    def editable_by(self, user) -> FeatureQuerySet:
-        from zhangzhi.org.scope import write_paths
-
-        paths = write_paths(user)
-        return self if paths is None else self.filter(paths_q(paths, "region__path"))
+class FeatureQuerySet(RestrictedQuerySet):
+    def public(self) -> FeatureQuerySet:
+        """What the public sees: every managed object has a signboard (公示牌) and is in the roster."""
+        return self.all()
 
     def in_bbox(self, min_lon: float, min_lat: float, max_lon: float, max_lat: float) -> FeatureQuerySet:
         return self.filter(min_lon__lte=max_lon, max_lon__gte=min_lon, min_lat__lte=max_lat, max_lat__gte=min_lat)
@@ -80,6 +73,7 @@ class Feature(models.Model):
                                        help_text=_("plausible demo geometry, not surveyed"))
 
     objects = FeatureQuerySet.as_manager()
+    jurisdiction = Jurisdiction()
 
     class Meta:
         verbose_name = _("feature")

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from .models import Feature
+from .roster import chiefs_of
 
 
 def public_url(feature: Feature, request=None) -> str:
@@ -22,8 +23,6 @@ def qr_svg(url: str) -> str:
 
 
 def signboard_data(feature: Feature, request=None) -> dict:
-    from .api import chiefs_of
-
     url = public_url(feature, request)
     offices = list(feature.region.ancestors().prefetch_related("units"))
     office = None
@@ -45,7 +44,10 @@ def signboard_data(feature: Feature, request=None) -> dict:
         "end": feature.end_name,
         "length_m": feature.length_m,
         "area_m2": feature.area_m2,
+        # names, posts and duties are published; phones only as ZHANGZHI_SIGNBOARD_PHONE says: the office
+        # hotline (default), or also each chief's published phone — never the personal one
         "chiefs": chiefs_of(feature, public=True),
+        "show_phones": settings.SIGNBOARD_PHONE == "published",
         "office": office.name if office else "",
         "hotline": office.phone if office else settings.HOTLINE,
         "supervision_hotline": settings.HOTLINE,

@@ -20,13 +20,21 @@ class StationAdmin(JurisdictionAdmin):
 
 
 @admin.register(Quarantine)
-class QuarantineAdmin(admin.ModelAdmin):
+class QuarantineAdmin(JurisdictionAdmin):
+    """Read-only: frames are replayed through the API or ``zhangzhi hj212 replay``, never edited."""
+
     list_display = ("received_at", "reason", "mn", "peer", "status")
     list_filter = ("reason", "status")
     search_fields = ("mn",)
 
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
 
 @admin.register(Alert)
-class AlertAdmin(admin.ModelAdmin):
+class AlertAdmin(JurisdictionAdmin):
     list_display = ("station", "parameter", "opened_at", "closed_at", "count", "value", "limit", "case_id")
     list_filter = ("parameter",)

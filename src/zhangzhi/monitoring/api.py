@@ -4,23 +4,27 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+from django.contrib.auth.models import AnonymousUser
 from django.shortcuts import get_object_or_404
 from ninja import Body, File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
+from ninja.throttling import SimpleRateThrottle
 from pydantic import Field
 
+from zhangzhi.api.auth import AUTH
 from zhangzhi.features.models import Feature
-from zhangzhi.lib.errors import Forbidden, InvalidInput
+from zhangzhi.lib.errors import Forbidden, InvalidInput, TooLarge
+from zhangzhi.lib.net import client_ip
 from zhangzhi.lib.params import Id, Month, Year
 from zhangzhi.org import scope
-from zhangzhi.org.models import Region
 
 from . import actions, quality
 from .ingest import Ingestor, Received
-from .models import Alert, Quarantine, Reading, Station
+from .models import Alert, Quarantine, Station, sees_every_frame
 
 router = Router(tags=["monitoring"])
 MAX_READINGS = 50_000
+MAX_IMPORT_BYTES = 20 * 1024 * 1024
 
 
 def station_row(s: Station) -> dict:
@@ -35,7 +39,7 @@ def _station(request, station_id: int) -> Station:
 
 
 def _require_office(user) -> None:
-    if not (getattr(user, "is_superuser", False) or scope.write_paths(user)):
+    if not (sees_every_frame(user) or scope.write_paths(user)):
         raise Forbidden("only river chief office staff see this")
 
 
@@ -52,6 +56,7 @@ class StationIn(Schema):
     lon: float | None = None
     lat: float | None = None
     code: str | None = None
+    password: str = Field("", max_length=32, description="the HJ 212 PW the station must send (write-only)")
 
 
 @router.post("/stations", response={201: dict}, summary="Register a station (section, auto or intake)")
@@ -62,13 +67,11 @@ def create_station(request, body: StationIn):
         if feature is None:
             raise InvalidInput(f"no feature {body.feature}", {"feature": "unknown"})
     if body.region:
-        region = Region.objects.filter(code=body.region).first()
-        if region is None:
-            raise InvalidInput(f"unknown region code {body.region!r}", {"region": "unknown"})
+        region = scope.region_by_code(body.region)
     s = actions.create_station(request.auth, name=body.name, kind=body.kind, mn=body.mn, feature=feature,
                                region=region, target_class=body.target_class, water_body=body.water_body,
                                level=body.level, parameters=body.parameters, lon=body.lon, lat=body.lat,
-                               code=body.code)
+                               code=body.code, password=body.password)
     return Status(201, station_row(s))
 
 
@@ -93,7 +96,7 @@ def readings(request, station_id: int, parameter: str | None = None, kind: str |
              from_: str | None = Query(None, alias="from"), to: str | None = None,
              limit: Annotated[int, Field(ge=1, le=100_000)] = 10_000):
     s = _station(request, station_id)
-    qs = Reading.objects.filter(station=s)
+    qs = s.readings.all()
     if parameter:
         qs = qs.filter(parameter__in=parameter.split(","))
     if kind:
@@ -123,7 +126,8 @@ class ReadingsIn(Schema):
 
 @router.post("/stations/{station_id}/readings", summary="Bulk readings (JSON); duplicates are ignored")
 def post_readings(request, station_id: int, body: ReadingsIn):
-    s = _station(request, station_id)
+    # only a station the caller may edit; another county's answers like one that does not exist
+    s = get_object_or_404(Station.objects.editable_by(request.auth).select_related("region"), pk=station_id)
     if len(body.readings) > MAX_READINGS:
         raise InvalidInput(f"at most {MAX_READINGS} readings per request", {"readings": "too many"})
     raw = request.body
@@ -158,14 +162,16 @@ def alert_row(a: Alert) -> dict:
 
 @router.get("/monitoring/alerts", summary="Alert episodes of stations in your jurisdiction, newest first")
 def alerts(request, open: bool | None = None, limit: Annotated[int, Field(ge=1, le=5000)] = 200):
-    qs = Alert.objects.filter(station__in=Station.objects.visible_to(request.auth))
+    qs = Alert.objects.visible_to(request.auth)
     if open is not None:
         qs = qs.filter(closed_at__isnull=open)
     return {"alerts": [alert_row(a) for a in qs[: max(1, min(limit, 2000))]]}
 
 
-@router.post("/monitoring/import", summary="Import laboratory results from CSV or Excel (.xlsx)")
+@router.post("/monitoring/import", summary="Import laboratory results from CSV (UTF-8 or GBK) or Excel (.xlsx)")
 def import_file(request, file: UploadedFile = File(...)):
+    if file.size is not None and file.size > MAX_IMPORT_BYTES:
+        raise TooLarge(f"the file is over {MAX_IMPORT_BYTES // (1024 * 1024)} MB", {"file": "too large"})
     data = file.read()
     name = (file.name or "").lower()
     if name.endswith((".xlsx", ".xlsm")) or data[:2] == b"PK":
@@ -177,32 +183,61 @@ class FramesIn(Schema):
     frames: list[str]
 
 
-@router.post("/monitoring/frames", summary="HJ 212 frames over HTTP (for gateways); answers the replies")
+class AnonymousFrameThrottle(SimpleRateThrottle):
+    """Frames pushed with a station password and no account: a bound on password guessing, per client IP."""
+
+    scope = "anonymous-frames"
+
+    def get_ident(self, request):
+        return client_ip(request)  # ninja's own would believe any X-Forwarded-For: a fresh bucket per lie
+
+    def get_cache_key(self, request):
+        if getattr(request.auth, "is_authenticated", False):
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+def _anonymous(request):
+    """Lets a request without credentials through to the handler (which then asks for the station PW)."""
+    return AnonymousUser()
+
+
+@router.post("/monitoring/frames", auth=[*AUTH, _anonymous], throttle=[AnonymousFrameThrottle("60/m")],
+             summary="HJ 212 frames over HTTP (for gateways): for stations you may edit, or with each station's PW;"
+                     " answers the replies")
 def post_frames(request, body: FramesIn):
-    _require_office(request.auth)
     if len(body.frames) > 10_000:
         raise InvalidInput("at most 10000 frames per request", {"frames": "too many"})
-    peer = "http:" + getattr(request.auth, "username", "")
-    replies = Ingestor().process([Received(f.encode("utf-8"), peer, source="http") for f in body.frames])
+    frames = []
+    for i, text in enumerate(body.frames):
+        try:
+            frames.append(text.encode("utf-8"))
+        except UnicodeEncodeError:
+            raise InvalidInput(f"frames[{i}]: not UTF-8 text", {f"frames[{i}]": "not UTF-8"}) from None
+    actions.check_frame_senders(request.auth, frames)
+    who = getattr(request.auth, "username", "") or client_ip(request)
+    replies = Ingestor().process([Received(f, "http:" + who, source="http") for f in frames])
     return {"replies": [r.decode("utf-8").rstrip("\r\n") if r else None for r in replies]}
 
 
-@router.get("/monitoring/quarantine", summary="Quarantined frames, newest first")
-def quarantine(request, status: str = "open", mn: str | None = None, reason: str | None = None,
-               limit: Annotated[int, Field(ge=1, le=5000)] = 500):
+@router.get("/monitoring/quarantine",
+            summary="Quarantined frames of your stations, newest first (every frame for the system administrator)")
+def quarantine(request, status: Literal["open", "replayed", "dismissed", "all"] = "open", mn: str | None = None,
+               reason: str | None = None, limit: Annotated[int, Field(ge=1, le=5000)] = 500):
     _require_office(request.auth)
-    qs = Quarantine.objects.order_by("-received_at", "-pk")
+    qs = Quarantine.objects.visible_to(request.auth).order_by("-received_at", "-pk")
     if status != "all":
         qs = qs.filter(status=status)
     if mn:
         qs = qs.filter(mn=mn)
     if reason:
         qs = qs.filter(reason=reason)
+    peers = sees_every_frame(request.auth)  # where a station connects from is the administrator's business
     return {"quarantine": [
         {"id": q.pk, "received_at": q.received_at.isoformat(), "reason": q.reason, "message": q.message,
-         "mn": q.mn, "peer": q.peer, "status": q.status,
+         "mn": q.mn, "peer": q.peer if peers else None, "status": q.status,
          "raw": bytes(q.raw).decode("utf-8", "backslashreplace")}
-        for q in qs[: max(1, min(limit, 5000))]]}
+        for q in qs[:limit]]}
 
 
 class ReplayIn(Schema):
@@ -211,10 +246,23 @@ class ReplayIn(Schema):
     reason: str | None = None
 
 
-@router.post("/monitoring/quarantine/replay", summary="Replay open quarantined frames after fixing the registry")
+@router.post("/monitoring/quarantine/replay",
+             summary="Replay open quarantined frames of your stations after fixing the registry")
 def replay(request, body: ReplayIn = Body(...)):
     _require_office(request.auth)
     return actions.replay_quarantine(request.auth, ids=body.ids, mn=body.mn, reason=body.reason)
+
+
+class PasswordIn(Schema):
+    password: str = Field(max_length=32)
+
+
+@router.post("/stations/{station_id}/password", response={204: None},
+             summary="Set the HJ 212 PW the station sends (empty: none); it also lets the station push over HTTP")
+def station_password(request, station_id: int, body: PasswordIn):
+    s = get_object_or_404(Station.objects.editable_by(request.auth).select_related("region"), pk=station_id)
+    actions.set_station_password(request.auth, s, body.password)
+    return Status(204, None)
 
 
 class ClassifyIn(Schema):
@@ -254,11 +302,7 @@ def reach_classes(request, spread: bool = True) -> dict[str, Any]:
 @router.get("/monitoring/shares", summary="Share of sections at I–III and 劣V, and attainment, for a region")
 def shares(request, year: Year, month: Month | None = None, region: str | None = None):
     qs = Station.objects.visible_to(request.auth).exclude(kind="intake").select_related("region")
-    if region:
-        root = Region.objects.filter(code=region).first()
-        if root is None:
-            raise InvalidInput(f"unknown region code {region!r}", {"region": "unknown"})
-        qs = qs.filter(region__path__startswith=root.path)
+    qs = scope.within_region(qs, region)
     if month is not None and not 1 <= month <= 12:
         raise InvalidInput("month must be 1-12", {"month": "1-12"})
     return quality.region_shares(list(qs), year, month)

@@ -37,6 +37,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
+from zhangzhi.lib import datadir
+
 __all__ = [
     "CLASSES",
     "WORST",
@@ -266,11 +268,8 @@ def load_standard(path: str | os.PathLike[str]) -> Standard:
 
 
 def data_dir() -> Path:
-    """``$ZHANGZHI_DATA_DIR``, else ``<repo root>/../shared/data``."""
-    env = os.environ.get("ZHANGZHI_DATA_DIR")
-    if env:
-        return Path(env)
-    return (Path(__file__).resolve().parents[3] / ".." / "shared" / "data").resolve()
+    """``$ZHANGZHI_DATA_DIR``, else ``<repo root>/../shared/data`` (see zhangzhi.lib.datadir)."""
+    return datadir.data_dir()
 
 
 def default_standard() -> Standard:

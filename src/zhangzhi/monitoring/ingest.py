@@ -25,7 +25,7 @@ import psycopg
 from django.db import connection, transaction
 
 from . import hj212
-from .models import Reading, Station
+from .models import Station
 
 log = logging.getLogger(__name__)
 
@@ -348,5 +348,3 @@ def process_frame(raw: bytes, peer: str = "", ingestor: Ingestor | None = None) 
     ``None`` or ``QUARANTINED`` (empty, falsy) mean nothing is sent back."""
     return (ingestor or Ingestor()).process([Received(raw, peer)])[0]
 
-
-KINDS = tuple(k for k, _ in Reading.Kind.choices)

@@ -13,6 +13,10 @@ Defences, all per connection so one bad station does not hurt the others:
   that sends nothing for ``idle_timeout`` seconds is closed;
 * floods of garbage: after ``max_bad`` bad frames the connection is closed (each one is quarantined);
 * at most ``max_connections`` connections; more are refused.
+
+If the writer thread dies (the database stays unusable through every retry, or a bug), nothing more can
+be stored or acknowledged: :attr:`Listener.died` is set, and ``zhangzhi hj212 listen`` exits non-zero so its
+supervisor (systemd, Kubernetes) restarts it. Stations resend what was not acknowledged.
 """
 
 from __future__ import annotations
@@ -169,6 +173,7 @@ class Listener:
         self.writer: threading.Thread | None = None
         self.stopping = False
         self.error: BaseException | None = None
+        self.died: asyncio.Event | None = None  # set, on the loop, when the writer thread stops by failure
 
     def submit(self, proto: StationProtocol, item: Received) -> None:
         proto.added()
@@ -176,6 +181,7 @@ class Listener:
 
     async def start(self, host: str, port: int, *, reuse_port: bool = False) -> int:
         self.loop = asyncio.get_running_loop()
+        self.died = asyncio.Event()
         self.writer = threading.Thread(target=self._write_loop, name="hj212-writer", daemon=True)
         self.writer.start()
         self.server = await self.loop.create_server(lambda: StationProtocol(self), host, port,
@@ -221,26 +227,30 @@ class Listener:
                     self._store(batch)
                 if done and self.stopping:
                     return
-        except BaseException as exc:  # pragma: no cover - the listener dies loudly rather than silently
+        except BaseException as exc:  # the listener dies loudly rather than silently
             self.error = exc
-            log.exception("writer stopped")
-            raise
+            log.critical("hj212 writer thread died; nothing more can be stored", exc_info=True)
+            if self.loop is not None and not self.loop.is_closed():
+                self.loop.call_soon_threadsafe(self.died.set)
         finally:
-            connection.close()
+            try:
+                connection.close()
+            except Exception:  # the connection may be what broke
+                pass
 
-    def _store(self, batch) -> None:
-        for attempt in range(5):
+    def _store(self, batch, attempts: int = 5) -> None:
+        for attempt in range(1, attempts + 1):
             try:
                 replies = self.ingestor.process([item for _, item in batch])
                 break
             except Exception:
                 # the database went away or is busy: nothing was acknowledged, so retry the whole batch
-                log.exception("storing a batch of %d frames failed (attempt %d)", len(batch), attempt + 1)
+                log.exception("storing a batch of %d frames failed (attempt %d)", len(batch), attempt)
+                if attempt == attempts:
+                    raise  # the writer dies; the process exits and its supervisor restarts it
                 close_old_connections()
                 connection.close()
-                time.sleep(0.2 * (attempt + 1))
-        else:
-            replies = [None] * len(batch)
+                time.sleep(0.2 * attempt)
         self.loop.call_soon_threadsafe(_deliver, [p for p, _ in batch], replies)
 
 

@@ -15,23 +15,14 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from zhangzhi.features.models import Feature
-from zhangzhi.org.models import Region, paths_q
+from zhangzhi.org.jurisdiction import Jurisdiction, RestrictedQuerySet
+from zhangzhi.org.models import Region
 
 CLASS_CHOICES = [("I", "I"), ("II", "II"), ("III", "III"), ("IV", "IV"), ("V", "V")]
 
 
-class StationQuerySet(models.QuerySet):
-    def visible_to(self, user) -> StationQuerySet:
-        from zhangzhi.org.scope import read_paths
-
-        paths = read_paths(user)
-        return self if paths is None else self.filter(paths_q(paths, "region__path"))
-
-    def editable_by(self, user) -> StationQuerySet:
-        from zhangzhi.org.scope import write_paths
-
-        paths = write_paths(user)
-        return self if paths is None else self.filter(paths_q(paths, "region__path"))
+class StationQuerySet(RestrictedQuerySet):
+    pass
 
 
 class Station(models.Model):
@@ -75,6 +66,7 @@ class Station(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = StationQuerySet.as_manager()
+    jurisdiction = Jurisdiction()
 
     class Meta:
         verbose_name = _("station")
@@ -92,6 +84,9 @@ class Threshold(models.Model):
     parameter = models.CharField(max_length=24)
     low = models.FloatField(null=True, blank=True)
     high = models.FloatField(null=True, blank=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    jurisdiction = Jurisdiction(through="station")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["station", "parameter"], name="threshold_once")]
@@ -120,6 +115,9 @@ class Reading(models.Model):
     unit = models.CharField(max_length=16, blank=True)
     flag = models.CharField(max_length=4, blank=True)
 
+    objects = RestrictedQuerySet.as_manager()
+    jurisdiction = Jurisdiction(through="station")
+
     class Meta:
         constraints = [
             # idempotent ingestion (INSERT … ON CONFLICT DO NOTHING); its index also serves the station page
@@ -131,6 +129,34 @@ class Reading(models.Model):
         return f"{self.station_id} {self.parameter} {self.time:%Y-%m-%d %H:%M} {self.value}"
 
 
+SEES_EVERY_FRAME = "monitoring.view_quarantinedframe"
+
+
+def sees_every_frame(user) -> bool:
+    """The superuser and holders of ``SEES_EVERY_FRAME``: every frame, whatever its MN, and peer addresses."""
+    return user is not None and user.is_authenticated and (user.is_superuser or user.has_perm(SEES_EVERY_FRAME))
+
+
+class FrameQuerySet(RestrictedQuerySet):
+    """Archived frames: no station link, so only the system administrator reads or replays them."""
+
+    def visible_to(self, user) -> FrameQuerySet:
+        return self.all() if sees_every_frame(user) else super().visible_to(user)
+
+    def editable_by(self, user) -> FrameQuerySet:
+        return self.all() if sees_every_frame(user) else super().editable_by(user)
+
+
+class QuarantineQuerySet(FrameQuerySet):
+    """Quarantined frames belong to the station their MN names: its offices read them (``visible_extra``)
+    and replay them (here); frames of an MN no station has only the system administrator sees."""
+
+    def editable_by(self, user) -> QuarantineQuerySet:
+        if sees_every_frame(user):
+            return self.all()
+        return self.filter(mn__in=Station.objects.editable_by(user).exclude(mn=None).exclude(mn="").values("mn"))
+
+
 class RawFrame(models.Model):
     """What a station sent, byte for byte, archived before it was parsed (so a parse bug loses nothing)."""
 
@@ -138,6 +164,10 @@ class RawFrame(models.Model):
     source = models.CharField(max_length=8, default="tcp")  # tcp, http
     peer = models.CharField(max_length=64, blank=True)
     raw = models.BinaryField()
+
+    objects = FrameQuerySet.as_manager()
+    # no station link (a frame is archived before it is parsed): only the system administrator reads it
+    jurisdiction = Jurisdiction(read=())
 
     class Meta:
         indexes = [
@@ -166,7 +196,15 @@ class Quarantine(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     replayed_at = models.DateTimeField(null=True, blank=True)
 
+    objects = QuarantineQuerySet.as_manager()
+    # seen by the offices of the station its MN names; frames of unknown MNs only by the administrator
+    jurisdiction = Jurisdiction(read=())
+
     class Meta:
+        permissions = [
+            # the system administrator (系统管理员): frames of unknown MNs, the raw archive, peer addresses
+            (SEES_EVERY_FRAME.split(".")[1], "Can see every archived and quarantined frame and its peer"),
+        ]
         indexes = [
             # the office's quarantine list (open first, newest first) and replay by MN
             models.Index(fields=["status", "received_at"], name="quarantine_status_idx"),
@@ -175,6 +213,10 @@ class Quarantine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reason} {self.received_at:%Y-%m-%d %H:%M:%S}"
+
+    @classmethod
+    def visible_extra(cls, user) -> Q:
+        return Q(mn__in=Station.objects.visible_to(user).exclude(mn=None).exclude(mn="").values("mn"))
 
 
 class Alert(models.Model):
@@ -195,6 +237,9 @@ class Alert(models.Model):
     ok_streak = models.PositiveIntegerField(default=0)
     # the case opened (cases.Case); a plain id so monitoring migrates without the cases app's tables
     case_id = models.BigIntegerField(null=True, blank=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    jurisdiction = Jurisdiction(through="station")
 
     class Meta:
         ordering = ["-opened_at"]

@@ -8,16 +8,17 @@ laboratory samples; a station with both uses the samples for periods (they are t
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from collections import defaultdict
 
 from django.db.models import Avg, Max, Q
 from django.db.models.functions import TruncDay, TruncMonth, TruncYear
 
+from zhangzhi.lib.timezone import LOCAL_TZ
+
 from . import gb3838
 from .models import Reading, Station
 
-TZ = zoneinfo.ZoneInfo("Asia/Shanghai")
+TZ = LOCAL_TZ
 _TRUNC = {"day": TruncDay, "month": TruncMonth, "year": TruncYear}
 
 

@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext
 
 from . import gb3838, quality
-from .models import Reading, Station
+from .models import Station
 
 
 def class_label(value: str | None) -> str | None:
@@ -29,7 +29,7 @@ def stations(request):
 @login_required
 def station(request, station_id: int):
     s = get_object_or_404(Station.objects.visible_to(request.user).select_related("region", "feature"), pk=station_id)
-    parameters = sorted(Reading.objects.filter(station=s).values_list("parameter", flat=True).distinct())
+    parameters = sorted(s.readings.values_list("parameter", flat=True).distinct())
     std = gb3838.default_standard()
     limits = {}
     for code in parameters:

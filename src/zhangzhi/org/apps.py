@@ -7,4 +7,9 @@ class OrgConfig(AppConfig):
     verbose_name = _("Organisation")
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  registers the production check
+        from . import audit, checks  # noqa: F401  registers the production check
+
+        audit.connect()  # logins, permission changes and admin saves feed the audit log
+        from . import accounts, duties  # noqa: F401  accounts: the login receivers
+
+        duties.connect()  # 三员分立 on every change of groups; the three roles after migrate

@@ -18,6 +18,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from . import levels
+from .jurisdiction import Jurisdiction, RestrictedQuerySet, paths_q
+
+__all__ = ["paths_q"]  # kept importable from here for the apps that used it before jurisdiction.py
 
 
 class Level(models.TextChoices):
@@ -37,7 +40,7 @@ class ChiefLevel(models.TextChoices):
     VILLAGE = levels.VILLAGE, _("Village")
 
 
-class RegionQuerySet(models.QuerySet):
+class RegionQuerySet(RestrictedQuerySet):
     def subtree(self, region: Region) -> RegionQuerySet:
         return self.filter(path__startswith=region.path)
 
@@ -45,12 +48,8 @@ class RegionQuerySet(models.QuerySet):
         return self.filter(paths_q(paths, field))
 
 
-def paths_q(paths, field: str) -> Q:
-    """Q matching rows whose region path lies under any of `paths` (empty list matches nothing)."""
-    q = Q(pk__in=[])
-    for p in paths:
-        q |= Q(**{f"{field}__startswith": p})
-    return q
+# a new region's path before its id is known; never a prefix of a real path
+UNSAVED_PATH = "/0/"
 
 
 class Region(models.Model):
@@ -72,14 +71,59 @@ class Region(models.Model):
     center_lat = models.FloatField(null=True, blank=True)
 
     objects = RegionQuerySet.as_manager()
+    jurisdiction = Jurisdiction(read=("path",), public=True)  # GB/T 2260 divisions are public
 
     class Meta:
         verbose_name = _("region")
         verbose_name_plural = _("regions")
         ordering = ["path"]
+        constraints = [
+            # an empty path would be a prefix of every path: a scope over the whole database
+            models.CheckConstraint(condition=Q(path__startswith="/") & Q(path__endswith="/") & ~Q(path="/"),
+                                   name="region_path_not_empty"),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs):
+        """The path is derived here and nowhere else: the parent's path (read from the database, not
+        from a possibly stale instance) and the id. Moving a region moves its subtree with it."""
+        from django.db import transaction
+
+        with transaction.atomic():
+            prefix = "/"
+            if self.parent_id is not None:
+                prefix = Region.objects.filter(pk=self.parent_id).values_list("path", flat=True).get()
+                if self.pk is not None and f"/{self.pk}/" in prefix:
+                    raise ValueError("a region cannot sit under itself")
+            old = None if self.pk is None else Region.objects.filter(pk=self.pk).values_list("path", flat=True).first()
+            if self.pk is None:
+                self.path = UNSAVED_PATH
+                super().save(*args, **kwargs)
+                self.path = f"{prefix}{self.pk}/"
+                Region.objects.filter(pk=self.pk).update(path=self.path)
+                return
+            self.path = f"{prefix}{self.pk}/"
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "path"}
+            super().save(*args, **kwargs)
+            if old and old != self.path:
+                below = Region.objects.filter(path__startswith=old).exclude(pk=self.pk).values_list("pk", "path")
+                for pk, path in below:
+                    Region.objects.filter(pk=pk).update(path=self.path + path[len(old):])
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if self.parent_id is not None:
+            if self.pk is not None and str(self.pk) in self.parent.ancestor_ids_str():
+                raise ValidationError({"parent": _("a region cannot sit under itself")})
+            if levels.rank(self.level) <= levels.rank(self.parent.level):
+                raise ValidationError({"level": _("must be below the parent's level")})
+
+    def ancestor_ids_str(self) -> list[str]:
+        return [p for p in self.path.strip("/").split("/") if p]
 
     @property
     def depth(self) -> int:
@@ -118,6 +162,9 @@ class Unit(models.Model):
     region = models.ForeignKey(Region, models.PROTECT, related_name="units", verbose_name=_("region"))
     phone = models.CharField(_("phone"), max_length=32, blank=True)
 
+    objects = RestrictedQuerySet.as_manager()
+    jurisdiction = Jurisdiction()
+
     class Meta:
         verbose_name = _("unit")
         verbose_name_plural = _("units")
@@ -127,17 +174,35 @@ class Unit(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @classmethod
+    def visible_extra(cls, user) -> Q:
+        """Also the units of the regions above the user's: everyone must be able to name the office
+        they answer to."""
+        from .scope import read_paths
+
+        ids = {int(x) for p in read_paths(user) or () for x in p.strip("/").split("/") if x}
+        return Q(region_id__in=ids)
+
 
 class Person(models.Model):
     """人员: a person who holds posts or works in units; linked to a login when they have one."""
 
     name = models.CharField(_("name"), max_length=64)
     phone = models.CharField(_("phone"), max_length=32, blank=True)
+    # the number a chief agreed to print on signboards and the public roster (an office line, often);
+    # `phone` itself is personal data and is shown whole only to the office that keeps the person
+    published_phone = models.CharField(_("published phone"), max_length=32, blank=True,
+                                       help_text=_("shown on signboards when ZHANGZHI_SIGNBOARD_PHONE=published"))
     title = models.CharField(_("title"), max_length=100, blank=True, help_text=_("e.g. 县委书记, 镇长"))
     user = models.OneToOneField(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True,
                                 related_name="person")
     units = models.ManyToManyField(Unit, blank=True, related_name="people", verbose_name=_("units"))
     illustrative = models.BooleanField(_("illustrative"), default=False)
+
+    objects = RestrictedQuerySet.as_manager()
+    # seen where they work or hold a post; changed by the office of a unit they work in
+    jurisdiction = Jurisdiction(read=("units__region__path", "posts__region__path"), write=("units__region__path",),
+                                distinct=True)
 
     class Meta:
         verbose_name = _("person")
@@ -146,6 +211,10 @@ class Person(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @classmethod
+    def visible_extra(cls, user) -> Q:
+        return Q(user=user)
 
 
 class System(models.Model):
@@ -193,7 +262,11 @@ class Role(models.Model):
         return self.name
 
 
-class PostQuerySet(models.QuerySet):
+class PostQuerySet(RestrictedQuerySet):
+    def public(self) -> PostQuerySet:
+        """The roster is published (河长公示): who holds which post. Phones are masked where shown."""
+        return self.all()
+
     def on(self, day: dt.date | None = None) -> PostQuerySet:
         """Posts held on `day` (today in Asia/Shanghai when omitted)."""
         day = day or timezone.localdate()
@@ -218,6 +291,7 @@ class Post(models.Model):
     duties = models.TextField(_("duties"), blank=True)
 
     objects = PostQuerySet.as_manager()
+    jurisdiction = Jurisdiction()
 
     class Meta:
         verbose_name = _("post")
@@ -241,35 +315,133 @@ class Post(models.Model):
         return self.valid_from <= day and (self.valid_to is None or self.valid_to >= day)
 
 
+class ApiTokenQuerySet(models.QuerySet):
+    def live(self, now: dt.datetime | None = None) -> ApiTokenQuerySet:
+        """Tokens that still authenticate: not revoked, not expired."""
+        return self.filter(revoked__isnull=True, expires__gt=now or timezone.now())
+
+    def managed_by(self, actor) -> ApiTokenQuerySet:
+        """Tokens `actor` may list and revoke: their own, those of the accounts their chief office
+        manages (people in its units or current posts), all of them for the security administrator."""
+        from .accounts import users_managed_by
+
+        return self.filter(user__in=users_managed_by(actor, "org.delete_apitoken").values("pk"))
+
+
 class ApiToken(models.Model):
-    """A bearer token for the API (phones, scripts). Only its SHA-256 is stored."""
+    """A bearer token for the API (phones, scripts). Only its SHA-256 is stored.
+
+    A revoked token keeps its row (with the time and who revoked it) so that its owner and office see
+    what was cut off; `zhangzhi prune_tokens` deletes revoked and expired rows after
+    settings.API_TOKEN_KEEP_DAYS.
+    """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100, blank=True, help_text=_("e.g. 巡河手机, 数据同步脚本"))
     digest = models.CharField(max_length=64, unique=True)
-    created = models.DateTimeField(auto_now_add=True)
-    expires = models.DateTimeField()
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+    expires = models.DateTimeField(_("expires"))
+    # the last request it authenticated (or its issue), to within actions.TOKEN_LAST_USED_GRAIN: written at
+    # most once per grain, not on every request
+    last_used = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked = models.DateTimeField(_("revoked"), null=True, blank=True)
+    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True,
+                                   related_name="+", verbose_name=_("revoked by"))
+
+    objects = ApiTokenQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created", "-pk"]
 
     def __str__(self) -> str:
-        return f"token of {self.user_id}"
+        return f"{self.name or 'token'} of {self.user_id}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.revoked is None and self.expires > timezone.now()
+
+
+class AppendOnlyError(Exception):
+    """Raised when code tries to change or delete a row of the audit log."""
+
+
+class ChangeLogQuerySet(RestrictedQuerySet):
+    """The audit log's queryset: reads scoped by region like every other model; no bulk change."""
+
+    def update(self, **kwargs):
+        raise AppendOnlyError("the audit log is append-only: rows cannot be changed")
+
+    def delete(self):
+        raise AppendOnlyError("the audit log is append-only: rows are removed only by `zhangzhi prune_audit`")
+
+    def _update(self, values):  # Model.save() of a stored row ends here
+        raise AppendOnlyError("the audit log is append-only: rows cannot be changed")
 
 
 class ChangeLog(models.Model):
-    """Every change made through an action: who, when, what. Append-only."""
+    """安全审计: the append-only audit log. Every write (API, pages, admin, commands), login, failed
+    login, logout, permission change and export of personal data: who, when, from which IP, what,
+    before and after, and the region the object belongs to (the audit administrator reads their
+    jurisdiction only).
 
-    at = models.DateTimeField(default=timezone.now, db_index=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True)
-    action = models.CharField(max_length=40)
-    model = models.CharField(max_length=40)
-    object_id = models.CharField(max_length=40)
-    summary = models.JSONField(default=dict)
+    Append-only at three levels: `save()` refuses to change a stored row and `delete()` refuses;
+    the queryset refuses `update()`/`delete()`; database triggers (migration 0004) refuse UPDATE and
+    DELETE of rows younger than 180 days even from raw SQL. `zhangzhi prune_audit` removes rows older
+    than ZHANGZHI_AUDIT_RETENTION_DAYS (never fewer than 180).
+    """
+
+    class Kind(models.TextChoices):
+        WRITE = "write", _("写操作")
+        LOGIN = "login", _("登录")
+        LOGIN_FAILED = "login_failed", _("登录失败")
+        LOGOUT = "logout", _("退出")
+        PERMISSION = "permission", _("权限变更")
+        EXPORT = "export", _("导出")
+
+    at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)  # ordering, date filter, prune
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.WRITE)
+    # no database constraint and DO_NOTHING: removing an account or a region must never rewrite the
+    # log (the triggers would refuse it); `username` keeps the name the row was written under
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, models.DO_NOTHING, db_constraint=False, null=True,
+                              blank=True, related_name="+", verbose_name=_("actor"))
+    username = models.CharField(_("username"), max_length=150, blank=True)
+    ip = models.CharField(_("IP address"), max_length=45, blank=True)
+    via = models.CharField(_("channel"), max_length=16, blank=True, help_text=_("web, api, admin or command"))
+    action = models.CharField(_("action"), max_length=40)
+    model = models.CharField(_("object type"), max_length=100, blank=True)
+    object_id = models.CharField(_("object id"), max_length=64, blank=True)
+    region = models.ForeignKey(Region, models.DO_NOTHING, db_constraint=False, null=True, blank=True,
+                               related_name="+", verbose_name=_("region"))
+    # the region's path when written: the audit reader's scope is a prefix match on it (index below)
+    region_path = models.CharField(max_length=255, blank=True)
+    before = models.JSONField(_("before"), default=dict, blank=True)
+    after = models.JSONField(_("after"), default=dict, blank=True)
+    summary = models.JSONField(_("details"), default=dict, blank=True)
+
+    objects = ChangeLogQuerySet.as_manager()
+    jurisdiction = Jurisdiction(read=("region_path",))
 
     class Meta:
-        verbose_name = _("change")
-        verbose_name_plural = _("change log")
+        verbose_name = _("audit record")
+        verbose_name_plural = _("audit log")
         ordering = ["-at", "-pk"]
+        indexes = [
+            # the audit page and GET /api/v1/audit: one jurisdiction's rows, newest first
+            models.Index(fields=["region_path", "at"], name="changelog_region_at_idx"),
+            # the audit page's filter by kind (logins, exports)
+            models.Index(fields=["kind", "at"], name="changelog_kind_at_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.action} {self.model} {self.object_id}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError("the audit log is append-only: a stored row cannot be changed")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("the audit log is append-only: rows are removed only by `zhangzhi prune_audit`")

@@ -61,11 +61,59 @@ def ensure(apps=global_apps, *, kinds: bool = True) -> None:
             "name": name, "system": systems[system], "geometry": geometry, "is_part": is_part, "order": order})
 
 
+# 三员分立 (separation of the three administrators, 等保 安全管理): the system administrator keeps the
+# reference data, the security administrator keeps accounts and their rights, the audit administrator
+# reads the audit log. No ordinary account holds two of them (zhangzhi.org.duties). Each is a Group
+# with exactly these permissions, reset by `ensure_admin_roles`: (app_label, model, actions), an action
+# being add/change/view/delete or a model's own permission codename (it has an underscore).
+SYSTEM_ADMIN, SECURITY_ADMIN, AUDIT_ADMIN = "system", "security", "audit"
+_EDIT = ("add", "change", "view")
+ADMIN_ROLES = {
+    SYSTEM_ADMIN: ("系统管理员", [
+        ("org", "system", _EDIT), ("org", "role", _EDIT), ("features", "featurekind", _EDIT),
+        ("cases", "category", _EDIT), ("patrols", "ruleset", _EDIT), ("patrols", "frequencyrule", _EDIT),
+        # the raw HJ 212 archive and frames of unknown stations, with their peers: the platform's operation
+        ("monitoring", "quarantine", ("view_quarantinedframe",)),
+    ]),
+    SECURITY_ADMIN: ("安全管理员", [
+        ("auth", "user", _EDIT), ("auth", "group", _EDIT), ("auth", "permission", ("view",)),
+        ("axes", "accessattempt", ("view", "delete")),  # deleting a lock-out's attempts unlocks
+        ("axes", "accessfailurelog", ("view",)),
+        ("org", "apitoken", ("view", "change", "delete")),
+        ("otp_totp", "totpdevice", ("view", "delete")),  # a lost phone: remove the device, the user enrols again
+    ]),
+    AUDIT_ADMIN: ("审计管理员", [
+        ("org", "changelog", ("view",)),  # reads and exports (logins too); the log itself refuses any change
+    ]),
+}
+
+
+def admin_role_names() -> dict[str, str]:
+    """{role code: group name} of the three administrators."""
+    return {code: name for code, (name, _perms) in ADMIN_ROLES.items()}
+
+
+def ensure_admin_roles(apps=global_apps) -> None:
+    """The three administrators' groups with exactly their permissions (those that exist yet)."""
+    from django.db.models import Q
+
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for name, perms in ADMIN_ROLES.values():
+        group, _ = Group.objects.get_or_create(name=name)
+        q = Q(pk__in=[])
+        for app, model, actions in perms:
+            q |= Q(content_type__app_label=app, content_type__model=model,
+                   codename__in=[a if "_" in a else f"{a}_{model}" for a in actions])
+        group.permissions.set(Permission.objects.filter(q).values_list("pk", flat=True))
+
+
 def ensure_all() -> None:
     """Every app's reference data (after a flush: `load_demo --reset`, transactional tests)."""
     import importlib
 
     ensure()
+    ensure_admin_roles()
     for app in ("cases", "patrols", "monitoring"):
         try:
             module = importlib.import_module(f"zhangzhi.{app}.reference")

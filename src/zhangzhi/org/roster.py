@@ -1,20 +1,46 @@
-"""河长名录: the roster of chiefs as a tree by region and level, on any date.
-
-Three queries whatever the size: the regions of the subtree, its features and its posts on the
-day; the tree is assembled in memory.
+"""河长名录: the posts of the roster on any date, how a post is shown (masked or published phone),
+and the search. The tree by region with each region's features is `features.roster.tree` (it
+reads features, which build on org).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.db.models import Q
 
+from zhangzhi.lib.masking import phone_for
+
+from . import scope
 from .models import Post, Region
 
 
-def post_row(post: Post, *, public: bool = False) -> dict:
-    row = {
+def published_phone(person) -> str:
+    """What the public roster and signboards print beside a chief: nothing (the office hotline is
+    printed once per board), or the phone the chief agreed to publish (ZHANGZHI_SIGNBOARD_PHONE)."""
+    return person.published_phone if settings.SIGNBOARD_PHONE == "published" else ""
+
+
+def sees_whole_phone(viewer, person, region_paths) -> bool:
+    """A person's phone is shown whole to themselves and to the offices that keep them (write
+    scope over one of `region_paths`, the regions they work or hold posts in); masked to others."""
+    if viewer is None or not getattr(viewer, "is_authenticated", False):
+        return False
+    if person.user_id is not None and person.user_id == viewer.pk:
+        return True
+    paths = scope.write_paths(viewer)
+    return paths is None or any(rp.startswith(p) for rp in region_paths for p in paths if p)
+
+
+def post_row(post: Post, *, public: bool = False, viewer=None) -> dict:
+    """A post as the roster and the API show it. `public`: for anyone (published phone only);
+    otherwise the chief's phone is whole for the office over the post's region, masked for others."""
+    if public:  # chiefs' names and posts are published; their personal phones are not
+        phone = published_phone(post.person)
+    else:
+        phone = phone_for(post.person.phone, sees_whole_phone(viewer, post.person, [post.region.path]))
+    return {
         "id": post.pk,
         "person": post.person.name,
         "person_id": post.person_id,
@@ -23,7 +49,7 @@ def post_row(post: Post, *, public: bool = False) -> dict:
         "role_code": post.role.code,
         "role_kind": post.role.kind,
         "level": post.level,
-        "phone": post.person.phone,
+        "phone": phone,
         "feature": post.feature_id,
         "feature_name": post.feature.name if post.feature_id else None,
         "region": post.region.name,
@@ -33,20 +59,17 @@ def post_row(post: Post, *, public: bool = False) -> dict:
         "illustrative": post.person.illustrative or post.region.illustrative
         or bool(post.feature_id and post.feature.illustrative),
     }
-    if public:  # chiefs' names and posts are published; their personal phones are not
-        row["phone"] = ""
-    return row
 
 
 def posts_on(day: dt.date | None, region: Region | None = None):
-    qs = Post.objects.on(day).select_related("person", "role", "feature", "region")
+    qs = Post.objects.public().on(day).select_related("person", "role", "feature", "region")
     if region is not None:
         qs = qs.filter(region__path__startswith=region.path)
     return qs
 
 
 def search(query: str, day: dt.date | None = None, region: Region | None = None, limit: int = 200,
-           public: bool = True) -> list[dict]:
+           public: bool = True, viewer=None) -> list[dict]:
     """Posts whose person, feature (or its river) or region — or a region above it — matches `query`."""
     q = query.strip()
     if not q:
@@ -60,39 +83,5 @@ def search(query: str, day: dt.date | None = None, region: Region | None = None,
         Q(person__name__contains=q) | Q(feature__name__contains=q) | Q(feature__parent__name__contains=q)
         | Q(feature__parent__parent__name__contains=q) | in_regions
     ).order_by("region__path", "role__order", "pk")
-    return [post_row(p, public=public) for p in qs[:limit]]
+    return [post_row(p, public=public, viewer=viewer) for p in qs[:limit]]
 
-
-def tree(region: Region, day: dt.date | None = None, *, max_depth: int | None = None, public: bool = True) -> dict:
-    """The roster below `region`: per region its regional posts (总河长, 河警长 …) and its features."""
-    from zhangzhi.features.models import Feature
-
-    regions = list(Region.objects.filter(path__startswith=region.path).only("id", "code", "name", "level", "path",
-                                                                            "parent_id"))
-    if max_depth is not None:
-        regions = [r for r in regions if r.depth - region.depth <= max_depth]
-    keep = {r.pk for r in regions}
-    features = list(
-        Feature.objects.filter(region_id__in=keep).select_related("kind")
-        .only("id", "name", "code", "level", "parent_id", "region_id", "length_m", "illustrative", "kind__code",
-              "kind__name")
-        .order_by("kind__order", "code", "pk")
-    )
-    posts = [p for p in posts_on(day, region) if p.region_id in keep]
-    nodes = {r.pk: {"id": r.pk, "code": r.code, "name": r.name, "level": r.level, "posts": [], "features": [],
-                    "children": []} for r in regions}
-    fnodes = {f.pk: {"id": f.pk, "name": f.name, "code": f.code, "kind": f.kind.code, "kind_name": f.kind.name,
-                     "level": f.level, "length_m": f.length_m, "parent": f.parent_id, "posts": [],
-                     "illustrative": f.illustrative} for f in features}
-    for p in posts:
-        row = post_row(p, public=public)
-        if p.feature_id and p.feature_id in fnodes:
-            fnodes[p.feature_id]["posts"].append(row)
-        elif p.feature_id is None:
-            nodes[p.region_id]["posts"].append(row)
-    for f in features:
-        nodes[f.region_id]["features"].append(fnodes[f.pk])
-    for r in regions:
-        if r.pk != region.pk and r.parent_id in nodes:
-            nodes[r.parent_id]["children"].append(nodes[r.pk])
-    return nodes[region.pk]

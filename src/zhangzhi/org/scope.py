@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 
+from zhangzhi.lib.errors import Forbidden, InvalidInput
+
 from .models import Post, Region, Unit
 
 
@@ -22,7 +24,7 @@ def _person(user):
 def _minimal(paths: set[str]) -> list[str]:
     """Drop paths already covered by a shorter one, so filters stay small."""
     out: list[str] = []
-    for p in sorted(paths, key=len):
+    for p in sorted((p for p in paths if p and p != "/"), key=len):  # never a scope over everything
         if not any(p.startswith(q) for q in out):
             out.append(p)
     return out
@@ -83,3 +85,36 @@ def require_write(user, region: Region | None, what: str = "") -> None:
     if not can_write(user, region):
         name = region.name if region is not None else "-"
         raise PermissionDenied(f"{what or 'this'} is outside your jurisdiction ({name})")
+
+
+class OfficeOnly(Forbidden, PermissionDenied):
+    """What `require_office` raises: a 403 answer from the API (a Forbidden) and from pages (a
+    PermissionDenied), so one check serves both."""
+
+
+def is_office(user) -> bool:
+    """Staff of a chief office (河长办), or a superuser."""
+    return write_paths(user) != []
+
+
+def require_office(user) -> None:
+    if not is_office(user):
+        raise OfficeOnly("only river chief office (河长办) staff may do this")
+
+
+def region_by_code(code: str, field: str = "region") -> Region:
+    """The region with this code (GB/T 2260 or statistical); InvalidInput naming `field` otherwise.
+
+    Region codes are public, so an unknown code and one outside the caller's jurisdiction need not
+    look alike; what the region then filters is scoped by the caller's own queryset."""
+    region = Region.objects.unrestricted("region codes are public").filter(code=str(code).strip()).first()
+    if region is None:
+        raise InvalidInput(f"unknown region code {code!r}", {field: "unknown"})
+    return region
+
+
+def within_region(qs, code: str | None, path_field: str = "region__path", field: str = "region"):
+    """Narrow `qs` to the region with this code and everything below it; no code leaves it as is."""
+    if not code:
+        return qs
+    return qs.filter(**{f"{path_field}__startswith": region_by_code(code, field).path})

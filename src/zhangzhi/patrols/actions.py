@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-import gzip
 import json
 import math
 import uuid
@@ -19,13 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from zhangzhi.features.models import Feature
-from zhangzhi.lib import chinacoords
+from zhangzhi.lib import chinacoords, storage
 from zhangzhi.lib.errors import Forbidden, InvalidInput, TooLarge, ZhangzhiError
 from zhangzhi.lib.images import sniff_image
 from zhangzhi.org.actions import log_change
@@ -54,22 +52,6 @@ class Upload:
     lat: np.ndarray
     t: np.ndarray
     findings: list[dict] = field(default_factory=list)
-
-
-# -- raw archive ----------------------------------------------------------------------------------
-
-def archive_raw(data: bytes, suffix: str) -> str:
-    """Keep the upload as received (gzip), before parsing, so a parser bug loses nothing."""
-    now = timezone.now()
-    rel = Path("patrols") / "raw" / f"{now:%Y}" / f"{now:%m}" / f"{uuid.uuid4().hex}.{suffix}.gz"
-    path = Path(settings.MEDIA_ROOT) / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(gzip.compress(data, 6))
-    return str(rel)
-
-
-def _drop_archive(rel: str) -> None:
-    (Path(settings.MEDIA_ROOT) / rel).unlink(missing_ok=True)
 
 
 # -- parsing --------------------------------------------------------------------------------------
@@ -283,7 +265,7 @@ def do_upload_patrol(actor, payload: bytes | dict | Upload, *, fmt: str = "json"
     if isinstance(payload, bytes | bytearray):
         if len(payload) > MAX_UPLOAD_BYTES:
             raise TooLarge(f"upload larger than {MAX_UPLOAD_BYTES // 2**20} MB", {"body": "too large"})
-        raw_rel = archive_raw(bytes(payload), "gpx" if fmt == "gpx" else "json")
+        raw_rel = storage.archive_raw(bytes(payload), "patrols", "gpx" if fmt == "gpx" else "json", compress=True)
         try:
             if fmt == "gpx":
                 upload = parse_gpx(bytes(payload), form or {})
@@ -294,7 +276,7 @@ def do_upload_patrol(actor, payload: bytes | dict | Upload, *, fmt: str = "json"
                     raise _bad("body", f"not JSON ({exc})", code="malformed") from None
                 upload = parse_json(body)
         except ZhangzhiError:
-            _drop_archive(raw_rel)  # a clear 4xx: the client keeps its copy, nothing is stored
+            storage.drop(raw_rel)  # a clear 4xx: the client keeps its copy, nothing is stored
             raise
     elif isinstance(payload, dict):
         upload = parse_json(payload)
@@ -305,7 +287,7 @@ def do_upload_patrol(actor, payload: bytes | dict | Upload, *, fmt: str = "json"
                       raw_rel=raw_rel, cache=cache if cache is not None else {})
     except ZhangzhiError:
         if raw_rel:
-            _drop_archive(raw_rel)
+            storage.drop(raw_rel)
         raise
 
 
@@ -382,8 +364,13 @@ def _store(actor, up: Upload, *, person, source, raw_rel, cache) -> tuple[Patrol
 
 def do_file_findings(actor, patrol: Patrol) -> int:
     """Turn the patrol's unfiled findings into problem reports (source 巡河发现) through the
-    closed loop's `report`. A finding that cannot be filed yet (the cases app missing, an unknown
-    category) keeps its reason and is retried on the next call. Returns how many were filed."""
+    closed loop's `report`, naming the patrol. Only the person who made the patrol files them (or a
+    trusted internal caller, actor None, for them). A finding that cannot be filed yet (the cases app
+    missing, an unknown category, a place off the reach) keeps its reason and is retried on the next
+    call. Returns how many were filed."""
+    if actor is not None and getattr(getattr(actor, "person", None), "pk", None) != patrol.person_id:
+        raise Forbidden(f"only {patrol.person.name}, who made this patrol, files its findings",
+                        {"patrol": "not your patrol"})
     try:
         from zhangzhi.cases import actions as case_actions
     except ImportError as exc:  # the closed loop is not installed: keep the findings on the patrol
@@ -398,9 +385,9 @@ def do_file_findings(actor, patrol: Patrol) -> int:
         try:
             with transaction.atomic():
                 case = case_actions.report(
-                    None, category=finding.category,
+                    actor, category=finding.category,
                     description=finding.note or f"巡河发现：{patrol.feature.name}",
-                    lat=finding.lat, lon=finding.lon, source="patrol", feature=patrol.feature,
+                    lat=finding.lat, lon=finding.lon, source="patrol", patrol=patrol,
                     reporter_name=patrol.person.name, reporter_phone=patrol.person.phone, photos=photos,
                     at=finding.at, external_ref=f"patrol:{patrol.pk}:{finding.pk}")
         except ZhangzhiError as exc:

@@ -6,11 +6,14 @@ import datetime as dt
 from typing import Annotated
 
 from django.http import HttpRequest
+from django.urls import reverse
 from ninja import Router, Status
 from pydantic import Field
 
 from zhangzhi.lib.errors import InvalidInput, NotFound
 from zhangzhi.lib.params import Id, Offset
+from zhangzhi.lib.timezone import LOCAL_TZ
+from zhangzhi.org import scope
 from zhangzhi.org.models import Region
 
 from . import actions, compliance, display
@@ -41,7 +44,8 @@ def patrol_detail(p: Patrol) -> dict:
                     "times": [dt.datetime.fromtimestamp(s, dt.UTC).isoformat().replace("+00:00", "Z")
                               for s in tr.t.tolist()]}
     out["findings"] = [{"id": f.pk, "category": f.category, "note": f.note, "lon": f.lon, "lat": f.lat,
-                        "at": f.at.isoformat(), "photo": f.photo.url if f.photo else None,
+                        "at": f.at.isoformat(),
+                        "photo": reverse("patrols:finding-photo", args=[f.pk]) if f.photo else None,
                         "case": f.case_id, "file_error": f.file_error} for f in p.findings.all()]
     return out
 
@@ -72,7 +76,7 @@ def upload(request: HttpRequest):
     else:
         source = "app" if request.headers.get("X-Zhangzhi-Client") == "m-patrol" else "api"
         patrol, created = actions.do_upload_patrol(request.auth, request.body, fmt="json", source=source)
-    patrol = Patrol.objects.select_related("feature", "person", "region").get(pk=patrol.pk)
+    patrol = Patrol.objects.visible_to(request.auth).select_related("feature", "person", "region").get(pk=patrol.pk)
     return Status(201 if created else 200, patrol_row(patrol))
 
 
@@ -96,11 +100,7 @@ def compliance_args(start, end, region) -> tuple[dt.date, dt.date, Region | None
     start = start or dt.date(end.year if end.month > 1 or end.day > 1 else end.year - 1, 1, 1)
     if end <= start:
         raise InvalidInput("end must come after start", {"end": "before start"})
-    root = None
-    if region:
-        root = Region.objects.filter(code=region).first()
-        if root is None:
-            raise InvalidInput(f"unknown region code {region!r}", {"region": "unknown"})
+    root = scope.region_by_code(region) if region else None
     return start, end, root
 
 
@@ -110,11 +110,7 @@ def filtered(request_user, params: dict):
         qs = qs.filter(feature_id=params["feature"])
     if params.get("person"):
         qs = qs.filter(person_id=params["person"])
-    if params.get("region"):
-        root = Region.objects.filter(code=params["region"]).first()
-        if root is None:
-            raise InvalidInput(f"unknown region code {params['region']!r}", {"region": "unknown"})
-        qs = qs.filter(region__path__startswith=root.path)
+    qs = scope.within_region(qs, params.get("region"))
     if params.get("level"):
         qs = qs.filter(level=params["level"])
     if params.get("effective") is not None and params.get("effective") != "":
@@ -125,8 +121,6 @@ def filtered(request_user, params: dict):
     for key, op in (("since", "gte"), ("until", "lt")):
         if params.get(key):
             day = params[key] if isinstance(params[key], dt.date) else dt.date.fromisoformat(str(params[key]))
-            from .periods import LOCAL_TZ
-
             qs = qs.filter(**{f"started_at__{op}": dt.datetime.combine(
                 day + dt.timedelta(days=1 if key == "until" else 0), dt.time(), LOCAL_TZ)})
     return qs
@@ -154,16 +148,11 @@ def patrol_get(request, patrol_id: int):
     return patrol_detail(p)
 
 
-@router.post("/patrols/{int:patrol_id}/file-findings", summary="File the patrol's unfiled findings as cases")
+@router.post("/patrols/{int:patrol_id}/file-findings",
+             summary="File the patrol's unfiled findings as cases (the patrolling chief only)")
 def file_findings(request, patrol_id: int):
-    from zhangzhi.org import scope
-
     p = Patrol.objects.visible_to(request.auth).select_related("feature", "person", "region").filter(
         pk=patrol_id).first()
     if p is None:
         raise NotFound(f"no patrol {patrol_id} in your jurisdiction")
-    if not (scope.can_write(request.auth, p.region) or getattr(request.auth, "person", None) == p.person):
-        from zhangzhi.lib.errors import Forbidden
-
-        raise Forbidden("only the patrolling chief or the office can file its findings")
-    return {"filed": actions.do_file_findings(request.auth, p)}
+    return {"filed": actions.do_file_findings(request.auth, p)}  # only the patrolling chief: 403 for others

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from django.db.models import Q
 
 from zhangzhi.features.models import Feature
+from zhangzhi.lib.timezone import LOCAL_TZ
 from zhangzhi.org import levels
-from zhangzhi.org.models import Post, Region, paths_q
-from zhangzhi.org.scope import read_paths
+from zhangzhi.org.models import Post, Region
 
 from . import periods
 from .models import FrequencyRule, Patrol
@@ -86,19 +86,19 @@ def duties(user, start: dt.date, end: dt.date, *, root: Region | None = None, le
            person_id: int | None = None) -> list[Duty]:
     """Every duty post visible to ``user`` (below ``root``) with its periods due and met in
     the local-date range ``[start, end)``."""
-    posts = (Post.objects.filter(feature__isnull=False, feature__kind__geometry="line", valid_from__lt=end)
+    posts = (Post.objects.visible_to(user)
+             .filter(feature__isnull=False, feature__kind__geometry="line", valid_from__lt=end)
              .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=start))
              .select_related("person", "role", "feature", "region"))
-    paths = read_paths(user)
-    if paths is not None:
-        posts = posts.filter(paths_q(paths, "region__path"))
     if root is not None:
         posts = posts.filter(region__path__startswith=root.path)
     if level:
         posts = posts.filter(level=level)
     if person_id:
         posts = posts.filter(person_id=person_id)
-    find = _rule_lookup(list(FrequencyRule.objects.select_related("region")))
+    # a region's duty follows the rules of the regions above it too: every rule row is needed
+    find = _rule_lookup(list(FrequencyRule.objects.unrestricted("rules apply down the region tree")
+                             .select_related("region")))
     out: list[Duty] = []
     for post in posts:
         rule = find(post.role.system_id, post.level, post.region.path)
@@ -115,12 +115,12 @@ def duties(user, start: dt.date, end: dt.date, *, root: Region | None = None, le
         return out
     first = min((d._periods[0].start for d in out if d._periods), default=start)  # type: ignore[attr-defined]
     # feature → itself and its ancestors, so a patrol on a sub-reach counts for the river's chief
-    parent = dict(Feature.objects.values_list("pk", "parent_id"))
-    t0 = dt.datetime.combine(min(first, start), dt.time(), periods.LOCAL_TZ)
-    t1 = dt.datetime.combine(end, dt.time(), periods.LOCAL_TZ)
+    parent = dict(Feature.objects.unrestricted("the reach tree's shape only").values_list("pk", "parent_id"))
+    t0 = dt.datetime.combine(min(first, start), dt.time(), LOCAL_TZ)
+    t1 = dt.datetime.combine(end, dt.time(), LOCAL_TZ)
     people = {d.person_id for d in out}
     times: dict[tuple[int, int], list[dt.date]] = defaultdict(list)
-    for person, feature, started in (Patrol.objects.filter(effective=True, person_id__in=people,
+    for person, feature, started in (Patrol.objects.visible_to(user).filter(effective=True, person_id__in=people,
                                                            started_at__gte=t0, started_at__lt=t1)
                                      .values_list("person_id", "feature_id", "started_at")):
         day = periods.local_date(started)

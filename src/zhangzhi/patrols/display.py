@@ -1,6 +1,6 @@
 """The judging engine's words in the reader's language, at display time.
 
-``tracks.py`` is pure (no Django) and words its reasons in Chinese from ``tracks.REASONS``; the
+``tracks`` is pure (no Django) and words its reasons in Chinese from ``tracks.REASONS``; the
 Patrol row stores those sentences (``Patrol.reasons``), and ``periods.Period.label()`` gives Chinese
 period labels. Neither is changed: they are translated here, when a page, an export or the API
 shows them. A stored sentence is matched against a pattern made from its ``REASONS`` template, the

@@ -12,7 +12,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from zhangzhi.org.models import ChiefLevel, Person, Region, System, paths_q
+from zhangzhi.org.jurisdiction import Jurisdiction, RestrictedQuerySet
+from zhangzhi.org.models import ChiefLevel, Person, Region, System
 
 from . import periods, tracks
 
@@ -43,6 +44,10 @@ class RuleSet(models.Model):
     short_long_min_length_m = models.FloatField(null=True, blank=True)
     duplicate_max_mean_m = models.FloatField(null=True, blank=True)
     note = models.CharField(_("note"), max_length=200, blank=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    # rows without a region are the system-wide defaults: read by all, changed by the system administrator
+    jurisdiction = Jurisdiction(global_when_null="region")
 
     class Meta:
         verbose_name = _("patrol rule set")
@@ -104,6 +109,10 @@ class FrequencyRule(models.Model):
     role_kinds = models.CharField(max_length=100, default="chief,deputy",
                                   help_text=_("comma-separated Role.kind values that owe patrols"))
 
+    objects = RestrictedQuerySet.as_manager()
+    # rows without a region are the system-wide defaults: read by all, changed by the system administrator
+    jurisdiction = Jurisdiction(global_when_null="region")
+
     class Meta:
         verbose_name = _("patrol frequency rule")
         verbose_name_plural = _("patrol frequency rules")
@@ -117,20 +126,8 @@ class FrequencyRule(models.Model):
         return f"{self.get_level_display()}: {self.required}/{periods.LABELS[self.period]}"
 
 
-class PatrolQuerySet(models.QuerySet):
-    def visible_to(self, user) -> PatrolQuerySet:
-        """Patrols in the user's jurisdiction, plus the user's own (a chief's reach may lie in a
-        region their posts cover only through the feature)."""
-        from zhangzhi.org.scope import read_paths
-
-        paths = read_paths(user)
-        if paths is None:
-            return self
-        q = paths_q(paths, "region__path")
-        person = getattr(user, "person", None) if user is not None and user.is_authenticated else None
-        if person is not None:
-            q |= models.Q(person=person)
-        return self.filter(q)
+class PatrolQuerySet(RestrictedQuerySet):
+    pass
 
 
 class Patrol(models.Model):
@@ -175,6 +172,7 @@ class Patrol(models.Model):
     max_lat = models.FloatField()
 
     objects = PatrolQuerySet.as_manager()
+    jurisdiction = Jurisdiction()
 
     class Meta:
         verbose_name = _("patrol")
@@ -193,6 +191,12 @@ class Patrol(models.Model):
     def __str__(self) -> str:
         return f"{self.person} · {self.feature} · {self.started_at:%Y-%m-%d}"
 
+    @classmethod
+    def visible_extra(cls, user) -> models.Q:
+        """Also the user's own patrols (a chief's reach may lie in a region their posts cover only
+        through the feature)."""
+        return models.Q(person__user=user)
+
     def decoded(self) -> tracks.Track:
         return tracks.decode_track(bytes(self.track))
 
@@ -209,6 +213,9 @@ class Finding(models.Model):
     photo = models.FileField(_("photo"), upload_to="patrols/photos/%Y/%m", blank=True)
     case = models.ForeignKey("cases.Case", models.SET_NULL, null=True, blank=True, related_name="patrol_findings")
     file_error = models.CharField(max_length=200, blank=True, help_text=_("why it could not be filed yet"))
+
+    objects = RestrictedQuerySet.as_manager()
+    jurisdiction = Jurisdiction(through="patrol")
 
     class Meta:
         verbose_name = _("finding")

@@ -20,9 +20,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from typing import NamedTuple
-from zoneinfo import ZoneInfo
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+from zhangzhi.lib.timezone import LOCAL_TZ
 
 KINDS = ("week", "dekad", "month", "quarter", "half", "year")
 LABELS = {"week": "周", "dekad": "旬", "month": "月", "quarter": "季", "half": "半年", "year": "年"}

@@ -11,4 +11,5 @@ urlpatterns = [
     path("patrols/", views.patrol_list, name="list"),
     path("patrols/compliance/", views.compliance_page, name="compliance"),
     path("patrols/<int:patrol_id>/", views.patrol_page, name="detail"),
+    path("files/patrols/<int:finding_id>", views.finding_photo, name="finding-photo"),
 ]

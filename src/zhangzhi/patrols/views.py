@@ -3,9 +3,7 @@ the API's query helpers, so the pages and /api/v1/patrols filter alike."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 
 from django.conf import settings
@@ -21,12 +19,14 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
 
+from zhangzhi.lib import export, storage
 from zhangzhi.lib.errors import InvalidInput
+from zhangzhi.org.jurisdiction import get_visible_or_404
 from zhangzhi.org.models import ChiefLevel, Post, Region
 
 from . import compliance, display
 from .api import compliance_args, filtered, patrol_detail
-from .models import Patrol
+from .models import Finding, Patrol
 
 FALLBACK_CATEGORIES = [("garbage", _("垃圾")), ("dumping", _("乱堆")), ("occupation", _("乱占")),
                        ("illegal_sand", _("乱采")), ("construction", _("乱建")), ("outfall", _("排污口")),
@@ -56,7 +56,7 @@ def mobile(request):
     person = getattr(request.user, "person", None)
     posts = []
     if person is not None:
-        posts = (Post.objects.current().filter(person=person, feature__kind__geometry="line")
+        posts = (Post.objects.visible_to(request.user).current().filter(person=person, feature__kind__geometry="line")
                  .select_related("feature", "role").order_by("feature__code"))
     reaches = [{"id": p.feature_id, "name": p.feature.name, "role": p.role.name, "level": p.level,
                 "geometry": p.feature.geometry} for p in posts]
@@ -111,7 +111,8 @@ def patrol_list(request):
     fmt = request.GET.get("format")
     if fmt in ("csv", "xlsx"):
         rows = [_export_row(p) for p in qs.defer("track", "signature")[:100_000]]
-        return _export(fmt, "patrols", [str(h) for h in EXPORT_HEADER], rows)
+        # chiefs' names: personal data, recorded as such by lib.export
+        return export.respond(request, fmt, "patrols", EXPORT_HEADER, rows, what="patrols.Patrol", count=len(rows))
     page = Paginator(qs.defer("track", "signature"), 50).get_page(request.GET.get("page"))
     sep = display.reason_separator()
     for p in page:
@@ -139,32 +140,6 @@ def _export_row(p: Patrol) -> list:
             round(p.duration_s / 60, 1), round(p.length_m / 1000, 2), round(p.within_buffer_share, 3),
             round(p.coverage, 3), p.max_speed_kmh, display.yes_no(p.effective),
             display.reason_separator().join(display.reasons(p.reasons)), ",".join(p.flags)]
-
-
-def _export(fmt: str, name: str, header: list[str], rows: list[list]) -> HttpResponse:
-    stamp = timezone.localdate().isoformat()
-    if fmt == "csv":
-        buf = io.StringIO()
-        buf.write("\ufeff")  # Excel opens UTF-8 CSV with a BOM as Chinese text
-        w = csv.writer(buf)
-        w.writerow(header)
-        w.writerows(rows)
-        resp = HttpResponse(buf.getvalue(), content_type="text/csv; charset=utf-8")
-        resp["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.csv"'
-        return resp
-    from openpyxl import Workbook
-
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(name)
-    ws.append(header)
-    for r in rows:
-        ws.append(r)
-    out = io.BytesIO()
-    wb.save(out)
-    resp = HttpResponse(out.getvalue(),
-                        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    resp["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.xlsx"'
-    return resp
 
 
 @login_required
@@ -210,7 +185,7 @@ def compliance_page(request):
         out = [[d.region, dict(ChiefLevel.choices).get(d.level, d.level), d.person, d.role, d.feature,
                 d.period, d.due, d.met, d.effective, display.yes_no(d.ok),
                 sep.join(display.period_label(m) for m in d.missed)] for d in chiefs]
-        return _export(fmt, "compliance", header, out)
+        return export.respond(request, fmt, "compliance", header, out, what="patrols.compliance", count=len(out))
     names = dict(ChiefLevel.choices)
     for r in rows:
         r.level_label = names.get(r.level, r.level)
@@ -224,3 +199,12 @@ def compliance_page(request):
         "rows": rows, "chiefs": chiefs[:500], "n_chiefs": len(chiefs), "sep": display.list_separator(),
         "n_no_patrol": sum(d.none for d in chiefs), "level": level, "levels": ChiefLevel.choices,
         "query": query.urlencode(), "child_level": Region.objects.filter(parent=root).exists() if root else True})
+
+
+def finding_photo(request, finding_id: int):
+    """/files/patrols/<finding id>: a finding's photo for whoever may see the patrol (404 outside)."""
+    finding = get_visible_or_404(Finding, storage.viewer(request), pk=finding_id)
+    if not finding.photo:
+        raise Http404("the finding has no photo")
+    # checked by content on upload, which chose the extension
+    return storage.serve(finding.photo, storage.IMAGE_TYPES.get(finding.photo.name.rsplit(".", 1)[-1].lower(), ""))

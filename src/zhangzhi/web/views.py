@@ -9,6 +9,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
+from zhangzhi.features import roster as features_roster
 from zhangzhi.features.models import Feature
 from zhangzhi.features.signboard import public_url, qr_svg, signboard_data
 from zhangzhi.org import roster as roster_q
@@ -46,25 +47,25 @@ def roster(request):
     ctx = {"root": root, "day": day, "q": q, "today": timezone.localdate()}
     if root is not None:
         ctx["trail"] = list(root.ancestors())
-        ctx["demo"] = (Feature.objects.filter(region__path__startswith=root.path, illustrative=True).exists()
+        ctx["demo"] = (Feature.objects.public().filter(region__path__startswith=root.path, illustrative=True).exists()
                        or Region.objects.filter(path__startswith=root.path, illustrative=True).exists())
         if q:
-            ctx["matches"] = roster_q.search(q, day, root, public=public)
+            ctx["matches"] = roster_q.search(q, day, root, public=public, viewer=request.user)
             # a region's name leads to its part of the tree, with everyone below it
             ctx["regions"] = list(Region.objects.filter(path__startswith=root.path, name__contains=q,
                                                         code__isnull=False).order_by("path")[:12])
         else:
-            ctx["tree"] = roster_q.tree(root, day, public=public)
+            ctx["tree"] = features_roster.tree(root, day, public=public, viewer=request.user)
     return render(request, "web/roster.html", ctx)
 
 
 def signboard(request, feature_id: int):
     """公示牌, public, printable on A4."""
-    feature = get_object_or_404(Feature.objects.select_related("kind", "region", "parent"), pk=feature_id)
+    feature = get_object_or_404(Feature.objects.public().select_related("kind", "region", "parent"), pk=feature_id)
     data = signboard_data(feature, request)
     return render(request, "web/signboard.html", {"board": data, "qr": qr_svg(data["url"])})
 
 
 def signboard_qr(request, feature_id: int):
-    feature = get_object_or_404(Feature, pk=feature_id)
+    feature = get_object_or_404(Feature.objects.public(), pk=feature_id)
     return HttpResponse(qr_svg(public_url(feature, request)), content_type="image/svg+xml")

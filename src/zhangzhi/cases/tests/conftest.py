@@ -31,7 +31,7 @@ def new_case(loop):
     from zhangzhi.cases import actions
 
     def make(**kw):
-        args = {"category": "garbage", "description": "河道内有生活垃圾", **ON_RIVER, "at": T0, "source": "patrol"}
+        args = {"category": "garbage", "description": "河道内有生活垃圾", **ON_RIVER, "at": T0, "source": "public"}
         args.update(kw)
         return actions.report(kw.pop("actor", loop.users["township-chief"]), **args)
 

@@ -67,7 +67,11 @@ def test_it_creates_a_request_with_a_photo_and_gives_a_token(loop, client):
     assert client.get(f"/open311/v2/tokens/{row['token']}.json").json() == [
         {"service_request_id": case.code, "token": case.code}]
     detail = client.get(f"/open311/v2/requests/{case.code}.json").json()
-    assert len(detail) == 1 and detail[0]["media_url"].startswith("http")
+    assert len(detail) == 1 and detail[0]["media_url"] == ""  # not before the office has looked at it
+    actions.act(None, case, "accept")
+    detail = client.get(f"/open311/v2/requests/{case.code}.json").json()
+    assert detail[0]["media_url"].startswith("http")
+    assert b"".join(client.get(detail[0]["media_url"]).streaming_content) == png()
     assert "13700000000" not in str(detail) and "张" not in str(detail)
 
 

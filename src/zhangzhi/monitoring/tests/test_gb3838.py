@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import csv
-import os
 from pathlib import Path
 
 import pytest
 
+from zhangzhi.lib.datadir import data_dir
 from zhangzhi.monitoring import gb3838
 from zhangzhi.monitoring.gb3838 import (
     CLASSES,
@@ -21,7 +21,7 @@ from zhangzhi.monitoring.gb3838 import (
     period_class,
 )
 
-DATA = Path(os.environ.get("ZHANGZHI_DATA_DIR") or Path(__file__).parents[4] / ".." / "shared" / "data")
+DATA = data_dir()
 CSV = DATA.resolve() / "gb3838.csv"
 ROWS = list(csv.DictReader(CSV.open(encoding="utf-8")))
 STANDARD = load_standard(CSV)

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from zhangzhi.monitoring import hj212
+from zhangzhi.lib.datadir import data_dir
 from zhangzhi.monitoring.hj212 import (
     BEIJING,
     FrameSplitter,
     HJ212Error,
-    Reassembler,
     build_data_frame,
     build_frame,
     build_reply,
@@ -22,11 +19,9 @@ from zhangzhi.monitoring.hj212 import (
     crc16_modbus,
     normalise,
     parse_frame,
-    readings,
 )
 
-DATA = Path(os.environ.get("ZHANGZHI_DATA_DIR") or Path(__file__).parents[4] / ".." / "shared" / "data")
-DATA = DATA.resolve()
+DATA = data_dir()
 VECTORS = [json.loads(line) for line in (DATA / "hj212" / "vectors.jsonl").read_text("utf-8").splitlines()]
 REAL = [line + b"\n" for line in (DATA / "hj212" / "real-2016-sample.h212").read_bytes().split(b"\n") if line]
 # Observed: every one of the 2,000 sampled real packets has a valid length and HJ 212 CRC.
@@ -122,7 +117,6 @@ def test_it_parses_or_rejects_every_vector(vec: dict) -> None:
         assert packet.flag == decoded["value"]
         assert packet.version == decoded["version_bits"]
         assert packet.needs_ack is decoded["A_ack_required"]
-        assert packet.has_subpackets is decoded["D_has_pnum_pno"]
     assert packet.raw == frame
 
 
@@ -154,8 +148,7 @@ def test_it_catches_the_corruption_the_crc_misses() -> None:
 
 def test_it_decodes_surface_water_flag_9() -> None:
     packet = parse_frame(vector("Surface-water hourly packet, Flag=9")["packet"])
-    assert packet.version == 2 and packet.needs_ack and not packet.has_subpackets
-    assert packet.edition == "HJ 212-2025"
+    assert packet.version == 2 and packet.needs_ack and packet.pnum is None
 
 
 def test_it_reads_17_digit_data_times_as_beijing_time() -> None:
@@ -179,13 +172,8 @@ def test_every_valid_real_packet_parses() -> None:
     packets = [parse_frame(f) for f in valid]
     assert {p.cn for p in packets} >= {"2011", "2051", "2061", "2031", "9011", "9012", "8013"}
     assert all(p.warnings == () for p in packets)
-    rows = [r for p in packets for r in readings(p)]
-    assert rows and all(r.time.utcoffset() == timedelta(hours=8) for r in rows)
-
-
-def test_real_water_packets_map_2005_codes() -> None:
-    packet = parse_frame(REAL[0])
-    assert {r.code for r in readings(packet)} == {"w00000", "w01018", "w21003"}
+    times = [p.data_time for p in packets if p.data_time is not None]
+    assert times and all(t.utcoffset() == timedelta(hours=8) for t in times)
 
 
 # ------------------------------------------------------------------------------------ frame details
@@ -269,52 +257,8 @@ def test_it_tolerates_the_header_deviations_of_real_devices() -> None:
     packet = parse_frame(build_frame("ST=32;CN=2011;PW=;,MN=88888881234567;FLAG=3;PNO=2;PNUM=0002;Extra=1;"
                                      "CP=&&DataTime=20180306120000;001-Rtd=6.9;&&"))
     assert (packet.pw, packet.mn, packet.flag, packet.pnum, packet.pno) == ("", "88888881234567", 3, 2, 2)
-    assert packet.needs_ack and packet.has_subpackets
+    assert packet.needs_ack and packet.flag & 2
     assert "unknown_header_key:Extra" in packet.warnings
-
-
-# ----------------------------------------------------------------------------------------- readings
-
-
-def test_it_turns_minute_data_into_avg_min_max_cou_readings() -> None:
-    packet = parse_frame(vector("HJ/T 212-2005 style (2005 codes")["packet"])
-    rows = readings(packet)
-    assert {r.kind for r in rows} == {"min"}
-    cod = {r.field: r.value for r in rows if r.code == "w01018"}
-    assert set(cod) == {"Avg", "Min", "Max", "Cou"}
-    assert all(r.time == datetime(2015, 4, 30, 13, 57, tzinfo=BEIJING) for r in rows)
-
-
-@pytest.mark.parametrize(("cn", "kind", "field"), [
-    ("2011", "rt", "Rtd"), ("2051", "min", "Avg"), ("2061", "hour", "Avg"), ("2031", "day", "Avg")])
-def test_it_maps_command_codes_to_kinds(cn: str, kind: str, field: str) -> None:
-    when = datetime(2024, 5, 1, 8, 0, tzinfo=BEIJING)
-    packet = parse_frame(build_data_frame("A140100_2006", cn, "123456", when,
-                                          {"w21003": 0.42, "w01009": {field: 6.5, "Flag": "D"}}))
-    rows = readings(packet)
-    assert [(r.code, r.kind, r.field, r.value, r.time) for r in rows] == [
-        ("w21003", kind, field, 0.42, when), ("w01009", kind, field, 6.5, when)]
-    assert [r.flag for r in rows] == [None, "D"]
-
-
-def test_it_keeps_flue_gas_and_vendor_codes_unmapped() -> None:
-    packet = parse_frame(vector("Receiver log, 2005-style 3-digit vendor factor codes")["packet"])
-    codes = {r.code for r in readings(packet)}
-    assert "023" in codes and "039" in codes  # ST=31: not water codes
-    assert hj212.canonical_code("060") == "w21003"
-    assert hj212.canonical_code("060", st="31") == "060"
-    assert hj212.canonical_code("a34004") == "a34004"
-
-
-def test_it_uses_a_stand_alone_flag_item_and_skips_bad_numbers() -> None:
-    packet = parse_frame(build_frame("ST=39;CN=2011;MN=X;Flag=4;CP=&&DataTime=20250131202809;"
-                                     "a34001-Rtd=92;a34002-Rtd=nan;a34003-Rtd=;a34004-Rtd=x1;Flag=N&&"))
-    assert [(r.code, r.value, r.flag) for r in readings(packet)] == [("a34001", 92.0, "N")]
-
-
-def test_it_gives_no_readings_for_other_commands() -> None:
-    assert readings(parse_frame(vector("CN=3020 instrument status")["packet"])) == []
-    assert readings(parse_frame(build_frame("ST=21;CN=2011;MN=X;CP=&&w21003-Rtd=1&&"))) == []
 
 
 # --------------------------------------------------------------------------------------------- units
@@ -429,23 +373,10 @@ def test_it_acknowledges_a_2017_upload_with_9014() -> None:
     assert build_reply(upload).endswith(b"CP=&&&&" + b"%04X" % crc16(segment_of(build_reply(upload))) + b"\r\n")
 
 
-def test_it_answers_requests_with_9011_and_9012() -> None:
-    request = parse_frame(vector("Appendix A prints")["packet"])
-    answer = parse_frame(build_reply(request, "9011", qn_rtn=1))
-    assert (answer.qn, answer.cn, answer.flag, answer.cp) == (request.qn, "9011", 4, {"QnRtn": "1"})
-    result = parse_frame(build_reply(request, "9012", exe_rtn=100))
-    assert result.cp == {"ExeRtn": "100"}
-
-
 def test_it_echoes_the_qn_inside_cp_for_2005_devices() -> None:
     request = parse_frame(vector("Time-calibration request")["packet"])
-    reply = parse_frame(build_reply(request, "9013"))
-    assert reply.qn is None and reply.cp == {"QN": "20160824143114000"} and reply.flag == 0
-
-
-def test_it_refuses_to_build_a_non_reply() -> None:
-    with pytest.raises(HJ212Error):
-        build_reply(parse_frame(GOOD), "2011")
+    reply = parse_frame(build_reply(request))
+    assert reply.qn is None and reply.cn == "9014" and reply.cp == {"QN": "20160824143114000"} and reply.flag == 0
 
 
 # ----------------------------------------------------------------------------------------- building
@@ -480,54 +411,3 @@ def test_build_frame_refuses_oversized_segments() -> None:
     with pytest.raises(HJ212Error) as caught:
         build_frame("x" * 10000)
     assert caught.value.reason == "too_long"
-
-
-# --------------------------------------------------------------------------------------- reassembly
-
-
-def test_it_reassembles_split_uploads_in_any_order() -> None:
-    part1 = parse_frame(vector("Sub-packet 1/2 (PNO before PNUM")["packet"])
-    part2 = parse_frame(vector("Sub-packet 2/2")["packet"])
-    joined = Reassembler()
-    assert joined.add(part2) is None and len(joined) == 1
-    whole = joined.add(part1)
-    assert whole is not None and len(joined) == 0
-    assert whole.values == {**part1.values, **part2.values}
-    assert whole.pnum is None and whole.pno is None
-    assert whole.raw == part1.raw + part2.raw
-    assert len(readings(whole)) == len(readings(part1)) + len(readings(part2))
-
-
-def test_it_keys_sub_packets_by_data_time_not_qn() -> None:
-    # Sub-packets carry consecutive, different QNs (NOTES.md §4.4).
-    when = datetime(2024, 1, 1, tzinfo=BEIJING)
-    a = parse_frame(build_data_frame("M", "2061", "1", when, {"w21003": 1}, flag=6, pnum=2, pno=1,
-                                     qn="20240101000000001"))
-    b = parse_frame(build_data_frame("M", "2061", "1", when, {"w21011": 2}, flag=6, pnum=2, pno=2,
-                                     qn="20240101000000002"))
-    other = parse_frame(build_data_frame("M", "2061", "1", when + timedelta(hours=1), {"w01001": 7},
-                                         flag=6, pnum=2, pno=2))
-    joined = Reassembler()
-    assert joined.add(a) is None and joined.add(other) is None
-    whole = joined.add(b)
-    assert whole is not None and whole.qn == a.qn and set(whole.values) == {"w21003", "w21011"}
-    assert len(joined) == 1
-
-
-def test_it_passes_unsplit_packets_through_and_bounds_pending() -> None:
-    joined = Reassembler(max_pending=2)
-    plain = parse_frame(GOOD)
-    assert joined.add(plain) is plain
-    for hour in range(5):
-        when = datetime(2024, 1, 1, hour, tzinfo=BEIJING)
-        joined.add(parse_frame(build_data_frame("M", "2061", "1", when, {"w21003": 1}, pnum=2, pno=1)), now=hour)
-    assert len(joined) == 2
-    dropped = joined.expire(older_than=4)
-    assert len(dropped) == 1 and dropped[0][0].data_time.hour == 3 and len(joined) == 1
-
-
-def test_it_rejects_impossible_part_numbers() -> None:
-    bad = parse_frame(build_data_frame("M", "2061", "1", datetime(2024, 1, 1, tzinfo=BEIJING), {"w21003": 1},
-                                       pnum=2, pno=3))
-    with pytest.raises(HJ212Error):
-        Reassembler().add(bad)

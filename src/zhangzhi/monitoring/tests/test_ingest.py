@@ -156,3 +156,52 @@ def test_readings_still_need_their_station(stations):
     assert Reading.objects.filter(station=yu).count() == 1
     yu.delete()  # Django's CASCADE deletes the readings first
     assert not Reading.objects.exists()
+
+
+# ------------------------------------------------------------------ rows_of: the readings a packet gives
+
+
+def _rows(frame: bytes, units: dict | None = None):
+    from zhangzhi.monitoring.ingest import StationInfo, rows_of
+
+    return rows_of(hj212.parse_frame(frame), StationInfo(7, "", False, units or {}))
+
+
+def _vector(note_fragment: str) -> bytes:
+    import json
+
+    from django.conf import settings
+
+    lines = (settings.DATA_DIR / "hj212" / "vectors.jsonl").read_text("utf-8").splitlines()
+    found = [v for v in map(json.loads, lines) if note_fragment in (v.get("note") or "")]
+    assert len(found) == 1
+    return found[0]["packet"].encode()
+
+
+@pytest.mark.parametrize(("cn", "kind", "field"), [
+    ("2011", "rt", "Rtd"), ("2051", "min", "Avg"), ("2061", "hour", "Avg"), ("2031", "day", "Avg")])
+def test_rows_of_maps_command_codes_to_kinds_and_keeps_the_main_value(cn, kind, field):
+    when = at(1, 8)
+    frame = hj212.build_data_frame("M", cn, "1", when, {"w21003": 0.42, "w01009": {field: 6.5, "Max": 9, "Flag": "D"}})
+    assert [tuple(r) for r in _rows(frame)] == [
+        (7, "w21003", kind, when, 0.42, "mg/L", ""), (7, "w01009", kind, when, 6.5, "mg/L", "D")]
+
+
+def test_rows_of_maps_2005_water_codes_but_not_flue_gas_codes():
+    assert {r.parameter for r in _rows(_vector("HJ/T 212-2005 style (2005 codes"))} >= {"w01018"}
+    vendor = {r.parameter for r in _rows(_vector("Receiver log, 2005-style 3-digit vendor factor codes"))}
+    assert "023" in vendor and "039" in vendor  # ST=31: not water codes
+    assert hj212.canonical_code("060") == "w21003" and hj212.canonical_code("060", st="31") == "060"
+
+
+def test_rows_of_uses_a_stand_alone_flag_skips_bad_numbers_and_converts_units():
+    frame = hj212.build_frame("ST=21;CN=2011;MN=X;Flag=4;CP=&&DataTime=20250131202809;"
+                              "w21003-Rtd=0.5;w21011-Rtd=nan;w01009-Rtd=;w01019-Rtd=x1;w20115-Rtd=3;Flag=N&&")
+    rows = _rows(frame, {"w20115": "μg/L"})
+    assert [(r.parameter, r.value, r.unit, r.flag) for r in rows] == [
+        ("w21003", 0.5, "mg/L", "N"), ("w20115", pytest.approx(0.003), "mg/L", "N")]
+
+
+def test_rows_of_gives_nothing_for_other_commands_or_without_a_data_time():
+    assert _rows(_vector("CN=3020 instrument status")) == []
+    assert _rows(hj212.build_frame("ST=21;CN=2011;MN=X;CP=&&w21003-Rtd=1&&")) == []

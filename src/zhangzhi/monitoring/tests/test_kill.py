@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from zhangzhi.monitoring import simulator
+from zhangzhi.demo import hj212_simulator as simulator
 from zhangzhi.monitoring.hj212 import BEIJING
 
 STATIONS = 12
@@ -134,3 +134,43 @@ def test_it_loses_no_acknowledged_frame_when_killed(tmp_path):
 async def _resend(port, stations, sent):
     return list(await asyncio.gather(*(
         simulator.send("127.0.0.1", port, s, last=sent[s.mn], window=8) for s in stations)))
+
+
+@pytest.mark.django_db
+def test_it_exits_non_zero_when_its_writer_dies(tmp_path):
+    """The database becomes unusable under a running listener: after its retries the writer thread dies,
+    and the process exits non-zero (so systemd or Kubernetes restarts it) instead of idling as a zombie."""
+    url = _database_url(tmp_path)
+    subprocess.run([str(BIN / "zhangzhi"), "migrate", "-v0"], env=_env(url), check=True,
+                   stderr=subprocess.DEVNULL)
+    subprocess.run([sys.executable, "-c", SETUP.format(n=1)], env=_env(url), check=True)
+    port = _free_port()
+    proc = subprocess.Popen([str(BIN / "zhangzhi"), "hj212", "listen", "--port", str(port), "--no-alerts"],
+                            env=_env(url), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert b"listening" in proc.stdout.readline()
+        # the archive table every frame is written to first disappears
+        _execute(url, "DROP TABLE monitoring_rawframe")
+        station = simulator.SimStation(mn="KILL0000", start=START, hours=1)
+        outcome = asyncio.run(asyncio.wait_for(simulator.send("127.0.0.1", port, station), 30))
+        assert outcome.acked == 0  # nothing was stored, so nothing was acknowledged
+        assert proc.wait(30) == 3
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    stderr = proc.stderr.read().decode()
+    assert "hj212 writer thread died" in stderr and "storing a batch of 1 frames failed (attempt 5)" in stderr
+
+
+def _execute(url, sql):
+    if url.startswith("sqlite"):
+        import sqlite3
+
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+            conn.execute(sql)
+        return
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql)

@@ -12,7 +12,8 @@ from datetime import datetime
 
 import pytest
 
-from zhangzhi.monitoring import hj212, simulator
+from zhangzhi.demo import hj212_simulator as simulator
+from zhangzhi.monitoring import hj212
 from zhangzhi.monitoring.hj212 import BEIJING
 from zhangzhi.monitoring.listener import Background, Limits
 

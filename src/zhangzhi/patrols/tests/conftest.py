@@ -8,7 +8,7 @@ import uuid
 import numpy as np
 import pytest
 
-from zhangzhi.patrols import simulate
+from zhangzhi.demo import track_simulator as simulate
 
 # 2026-05-12 09:00 Beijing time: a Tuesday morning in the second 旬 of May
 T0 = dt.datetime(2026, 5, 12, 1, 0, tzinfo=dt.UTC).timestamp()

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from zhangzhi.demo import track_simulator as simulate
 from zhangzhi.lib.chinacoords import wgs84_to_gcj02
-from zhangzhi.patrols import simulate
 from zhangzhi.patrols.models import Finding, Patrol
 from zhangzhi.patrols.tracks import Track
 

@@ -8,8 +8,9 @@ import uuid
 import numpy as np
 import pytest
 
+from zhangzhi.demo import track_simulator as simulate
 from zhangzhi.org.models import System
-from zhangzhi.patrols import actions, compliance, simulate
+from zhangzhi.patrols import actions, compliance
 from zhangzhi.patrols.models import FrequencyRule, RuleSet, rules_for
 
 from .conftest import payload, reach_coords, walk

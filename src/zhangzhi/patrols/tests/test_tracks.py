@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from zhangzhi.demo import track_simulator as simulate
 from zhangzhi.lib.chinacoords import wgs84_to_gcj02
-from zhangzhi.patrols import simulate
 from zhangzhi.patrols.tracks import (
     LocalFrame,
     ReachIndex,

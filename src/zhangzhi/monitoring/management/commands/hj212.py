@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from zhangzhi.monitoring.listener import Limits, Listener
 
@@ -52,7 +52,17 @@ class Command(BaseCommand):
         port = await listener.start(host, port, reuse_port=reuse_port)
         self.stdout.write(f"hj212: listening on {host}:{port}")
         self.stdout.flush()
-        await stop.wait()
+        stopped = asyncio.ensure_future(stop.wait())
+        died = asyncio.ensure_future(listener.died.wait())
+        await asyncio.wait([stopped, died], return_when=asyncio.FIRST_COMPLETED)
+        if listener.error is not None:
+            # frames can no longer be stored: exit non-zero so the supervisor restarts a clean process
+            listener.server.close()
+            for proto in list(listener.connections):
+                proto.close()
+            raise CommandError(f"hj212: the writer thread died ({listener.error!r}); exiting", returncode=3)
+        stopped.cancel()
+        died.cancel()
         await listener.stop()
         s = listener.ingestor.stats
         self.stdout.write(f"hj212: stopped after {s.frames} frames, {s.stored} readings stored, "

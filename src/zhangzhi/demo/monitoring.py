@@ -13,9 +13,11 @@ import asyncio
 import time
 from datetime import datetime, timedelta
 
-from . import actions, simulator
-from .hj212 import BEIJING
-from .listener import Background
+from zhangzhi.monitoring import actions
+from zhangzhi.monitoring.hj212 import BEIJING
+from zhangzhi.monitoring.listener import Background
+
+from . import hj212_simulator as simulator
 
 # the year up to the demo's "today", like the cases and patrols (2025-12 → 2026-11)
 YEAR_START = datetime(2025, 11, 21, tzinfo=BEIJING)
@@ -64,7 +66,7 @@ def build(demo, rng) -> None:
     demo.say(f"monitoring: {len(sims)} automatic stations sent {acked} hourly HJ 212 frames over TCP to the listener"
              f" ({stats.stored} readings) in {time.monotonic() - start:.0f} s")
     _lab_sections(demo, rng, reaches, rivers)
-    from .models import Alert
+    from zhangzhi.monitoring.models import Alert
 
     alerts = Alert.objects.all()
     cases = alerts.filter(case_id__isnull=False).count()

@@ -26,13 +26,15 @@ from dataclasses import dataclass
 import numpy as np
 from django.db import connection, transaction
 
-from . import periods, reference, simulate
-from .actions import do_upload_patrol
+from zhangzhi.lib.timezone import LOCAL_TZ
+from zhangzhi.patrols import periods, reference
+from zhangzhi.patrols.actions import do_upload_patrol
+
+from . import track_simulator
 
 START = dt.date(2025, 12, 1)
 END = dt.date(2026, 11, 21)  # exclusive: the last patrols are on 20 November
 TARGET = int(os.environ.get("ZHANGZHI_DEMO_PATROLS", "17300"))
-TZ8 = dt.timezone(dt.timedelta(hours=8))
 FINDING_CATEGORIES = ("garbage", "dumping", "occupation", "illegal_sand", "outfall", "construction", "facility")
 FINDING_NOTES = {"garbage": "河岸堆放生活垃圾", "dumping": "河道内倾倒建筑垃圾", "occupation": "河道管理范围内违规种植",
                  "illegal_sand": "疑似夜间非法采砂痕迹", "outfall": "发现一处未登记排污口，有异味",
@@ -57,12 +59,12 @@ class Plan:
 
 
 def _local_ts(day: dt.date, hour: float) -> float:
-    return dt.datetime.combine(day, dt.time(), TZ8).timestamp() + hour * 3600
+    return dt.datetime.combine(day, dt.time(), LOCAL_TZ).timestamp() + hour * 3600
 
 
 def plan_year(posts, rng: np.random.Generator, target: int = TARGET) -> list[Plan]:
     """Who patrols what, when, and how: duty first, then civic walks up to the target."""
-    from .models import FrequencyRule
+    from zhangzhi.patrols.models import FrequencyRule
 
     rules = {(r.level): r for r in FrequencyRule.objects.filter(region__isnull=True, system__code="river")}
     plans: list[Plan] = []
@@ -126,12 +128,12 @@ def _simulate(args) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     interval = float(rng.choice((5.0, 10.0)))
     if kind == "drive":
-        tr = simulate.drive_along_offset(reach, start, rng, offset_m=rng.uniform(800, 1500), interval_s=interval,
+        tr = track_simulator.drive_along_offset(reach, start, rng, offset_m=rng.uniform(800, 1500), interval_s=interval,
                                          portion=(0.0, float(rng.uniform(0.5, 1.0))))
     elif kind == "short":
-        tr = simulate.too_short(reach, start, rng, duration_s=float(rng.uniform(180, 480)), interval_s=interval)
+        tr = track_simulator.too_short(reach, start, rng, duration_s=float(rng.uniform(180, 480)), interval_s=interval)
     elif kind == "table":
-        tr = simulate.phone_on_table(reach[len(reach) // 2], start, float(rng.uniform(1800, 3600)), rng,
+        tr = track_simulator.phone_on_table(reach[len(reach) // 2], start, float(rng.uniform(1800, 3600)), rng,
                                      interval_s=interval)
     else:
         lo, hi = WALK_SHARE.get(level, (0.4, 0.8))
@@ -139,11 +141,11 @@ def _simulate(args) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         share = min(max(float(rng.uniform(lo, hi)), 1500.0 / length), 1.0)  # chiefs know the 1 km rule
         s0 = float(rng.uniform(0.0, 1.0 - share))
         kw = {"interval_s": interval, "speed_mps": float(rng.uniform(0.9, 1.4)), "noise_m": float(rng.uniform(3, 8))}
-        tr = simulate.walk_along(reach, start, rng, portion=(s0, s0 + share), **kw)
+        tr = track_simulator.walk_along(reach, start, rng, portion=(s0, s0 + share), **kw)
         if share * length < 1500:  # a short village reach: walk it there and back
-            back = simulate.walk_along(reach[::-1], tr.t[-1] + interval, rng, portion=(1 - s0 - share, 1 - s0),
+            back = track_simulator.walk_along(reach[::-1], tr.t[-1] + interval, rng, portion=(1 - s0 - share, 1 - s0),
                                        **kw)
-            tr = simulate.Track(*(np.concatenate([a, b]) for a, b in zip(tr, back, strict=True)))
+            tr = track_simulator.Track(*(np.concatenate([a, b]) for a, b in zip(tr, back, strict=True)))
     return tr.lon, tr.lat, tr.t
 
 
@@ -153,8 +155,7 @@ def _chunk(jobs):
 
 def build(demo, rng_py) -> None:
     from zhangzhi.org.models import Person, Post
-
-    from .models import Patrol
+    from zhangzhi.patrols.models import Patrol
 
     t_start = time.perf_counter()
     reference.ensure()

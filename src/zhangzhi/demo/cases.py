@@ -5,6 +5,10 @@ taken, answered and verified; some are declined or merged, some handed back with
 some fail verification and are redone, some run late and are escalated, most closed cases are
 rated, the rest archived after 15 days. Cases whose next step would fall after the demo's
 "today" stay open, so the inbox has work in it.
+
+Who may say what: a 巡河发现 comes from a patrol uploaded by someone holding a post on that reach
+(the finding is filed by the patrol upload and names the patrol); the county office's own
+inspections lie in its county.
 """
 
 from __future__ import annotations
@@ -12,15 +16,22 @@ from __future__ import annotations
 import datetime as dt
 import random
 import time
+import uuid
 
+import numpy as np
 from django.db import transaction
 from django.db.models import Count
 from shapely.geometry import shape
 
-from zhangzhi.org.models import Unit
+from zhangzhi.cases import actions, reference, workflow
+from zhangzhi.cases.models import Case
+from zhangzhi.lib.timezone import LOCAL_TZ
+from zhangzhi.org.models import Post, Unit
+from zhangzhi.patrols import reference as patrol_reference
+from zhangzhi.patrols.actions import do_upload_patrol
+from zhangzhi.patrols.models import Finding
 
-from . import actions, reference, workflow
-from .models import Case
+from . import track_simulator
 
 START = dt.datetime(2025, 12, 1, 0, 0, tzinfo=dt.UTC)
 END = dt.datetime(2026, 11, 20, 4, 0, tzinfo=dt.UTC)  # noon in Yangquan
@@ -55,6 +66,7 @@ TEXT = {
 }
 REPLIES = ["已组织人员清理完毕，现场已恢复", "已责令当事人限期整改，现已整改到位", "已依法立案查处并恢复原状",
            "已封堵排污口并对责任单位处罚", "已完成修复，附整改后照片"]
+PATROLLING_KINDS = ("chief", "deputy", "civic", "patroller")  # posts whose holders patrol their reach
 RATINGS = [("satisfied", 76), ("fairly", 17), ("unsatisfied", 7)]
 
 
@@ -64,6 +76,12 @@ def pick(rng: random.Random, weighted):
 
 def hours(rng: random.Random, lo: float, hi: float) -> dt.timedelta:
     return dt.timedelta(hours=rng.uniform(lo, hi))
+
+
+def _coords(feature) -> np.ndarray:
+    g = feature.geometry
+    parts = [g["coordinates"]] if g["type"] == "LineString" else g["coordinates"]
+    return np.concatenate([np.asarray(p, np.float64)[:, :2] for p in parts])
 
 
 def _place(rng: random.Random, reach):
@@ -81,6 +99,7 @@ class Scenario:
         self.last_on_reach: dict[int, Case] = {}
         self.counts: dict[str, int] = {}
         self.last: Case | None = None
+        self.patrol_cache: dict = {}
 
     def office_actor(self, case: Case):
         """The persona who works in the case's office, when there is one (else a trusted call)."""
@@ -124,12 +143,16 @@ class Scenario:
         reach = rng.choice(self.reaches)
         if self.last is not None and rng.random() < 0.05:  # someone else reports the same problem
             reach, category = self.last.feature, self.last.category.code
-        lat, lon = _place(rng, reach)
-        reporter = None
         if source == "patrol":
-            reporter = self.users.get(rng.choice(["township-chief", "village-chief", "volunteer"]))
-        elif source == "office" and rng.random() < 0.5:
+            case = self.patrol_finding(at, category, reach)
+            self.counts["report"] = self.counts.get("report", 0) + 1
+            self.last = case
+            return case
+        reporter = None
+        if source == "office" and rng.random() < 0.5:  # the county office inspects its own county
             reporter = self.users.get("county-office")
+            reach = rng.choice(self.county_reaches)
+        lat, lon = _place(rng, reach)
         name = phone = ""
         if source in ("public", "hotline", "open311") and rng.random() < 0.7:
             name, phone = self.demo_names(), f"139{rng.randrange(10**7, 10**8)}"
@@ -147,6 +170,40 @@ class Scenario:
         self.last = case
         return case
 
+    def patrol_finding(self, at: dt.datetime, category: str, reach) -> Case:
+        """巡河发现 as chiefs file them: someone holding a post on the reach walks it and reports what
+        they saw; the patrol upload files the finding as a case that names the patrol. The personas
+        (a township and a village chief, a civic chief) walk their own reaches now and then."""
+        rng = self.rng
+        day = at.astimezone(LOCAL_TZ).date()
+        posts = Post.objects.on(day).filter(role__kind__in=PATROLLING_KINDS).select_related("person__user", "feature")
+        post = None
+        if rng.random() < 0.3:
+            persona = self.demo.people.get(rng.choice(["township-chief", "village-chief", "volunteer"]))
+            own = list(posts.filter(person=persona, feature__kind__code="reach"))
+            post = rng.choice(own) if own else None
+        while post is None:
+            held = list(posts.filter(feature=reach)) if reach is not None else []
+            post = rng.choice(held) if held else None
+            reach = rng.choice(self.reaches)  # nobody holds this one on that day: another reach
+        reach, person = post.feature, post.person
+        s0 = rng.uniform(0.0, 0.4)
+        track = track_simulator.walk_along(_coords(reach), at.timestamp(), np.random.default_rng(rng.randrange(2**32)),
+                                           portion=(s0, s0 + rng.uniform(0.3, 0.6)))
+        k = len(track.t) // 2
+        finding = {"category": category, "note": rng.choice(TEXT[category]), "lon": float(track.lon[k]),
+                   "lat": float(track.lat[k]), "at": float(track.t[k]), "photo": b""}
+        body = {"client_id": uuid.UUID(int=rng.getrandbits(128)), "feature": reach.pk,
+                "track": {"type": "LineString", "coordinates": np.column_stack([track.lon, track.lat]),
+                          "times": np.round(track.t)}, "findings": [finding]}
+        actor = person.user  # a chief with a login files it themselves; the others through a trusted call
+        patrol, _ = do_upload_patrol(actor, body, person=None if actor else person, source="demo",
+                                     cache=self.patrol_cache)
+        filed = Finding.objects.filter(patrol=patrol).select_related("case").get()
+        if filed.case is None:
+            raise RuntimeError(f"demo patrol finding not filed: {filed.file_error}")
+        return filed.case
+
     def demo_names(self) -> str:
         return self.rng.choice("王李张刘陈杨赵黄周吴") + self.rng.choice(["先生", "女士"])
 
@@ -156,7 +213,7 @@ class Scenario:
         t = case.reported_at + hours(rng, 0.5, 20 if case.urgency == "normal" else 4)
         # duplicates and declines first
         prev = self.last_on_reach.get(case.feature_id)
-        if (prev is not None and prev.category_id == case.category_id
+        if (prev is not None and prev.category_id == case.category_id and prev.office_id == case.office_id
                 and prev.state not in (workflow.MERGED, workflow.DECLINED)
                 and (case.reported_at - prev.reported_at).days < 3):
             self.step(case, "merge", t, office, into=prev, note=f"与 {prev.code} 为同一问题，合并办理")
@@ -220,10 +277,12 @@ class Scenario:
     def run(self, n: int) -> None:
         rng = self.rng
         self.reaches = [f for f in self.demo.features if f.kind.code == "reach" and f.level in ("village", "township")]
+        yu = self.demo.counties["140322"].path
+        self.county_reaches = [f for f in self.reaches if f.region.path.startswith(yu)]
         span = (END - START).total_seconds()
         times = sorted(START + dt.timedelta(seconds=rng.random() * span) for _ in range(n))
         for at in times:
-            local_hour = (at + dt.timedelta(hours=8)).hour
+            local_hour = at.astimezone(LOCAL_TZ).hour
             if local_hour < 7 or local_hour > 21:  # people report in the daytime
                 at += dt.timedelta(hours=10)
             if at > END:
@@ -234,6 +293,7 @@ class Scenario:
 def build(demo, rng: random.Random) -> None:
     started = time.monotonic()
     reference.ensure()  # `load_demo --reset` flushes the rows migration 0002 loaded
+    patrol_reference.ensure()  # patrol findings come with their patrols, judged by the default rules
     with transaction.atomic():
         s = Scenario(demo, random.Random(rng.random()))
         s.run(CASES)

@@ -15,7 +15,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from . import hj212
+from zhangzhi.monitoring import hj212
 
 # code → (baseline, relative seasonal swing, relative noise, decimals) for a class II river
 PARAMETERS: dict[str, tuple[float, float, float, int]] = {
@@ -92,11 +92,9 @@ class SimStation:
     def frame(self, i: int, rng: random.Random) -> bytes:
         """The i-th hourly upload (DataTime = start + i hours)."""
         when = self.start + timedelta(hours=i)
-        stamp = when.strftime("%Y%m%d%H%M%S")
-        items = ";".join(f"{c}-Avg={v},{c}-Flag=N" for c, v in self.values(i, when, rng).items())
-        segment = (f"QN={stamp}{i % 1000:03d};ST=21;CN=2061;PW={self.pw};MN={self.mn};Flag=5;"
-                   f"CP=&&DataTime={stamp};{items}&&")
-        return hj212.build_frame(segment)
+        values = {c: {"Avg": v, "Flag": "N"} for c, v in self.values(i, when, rng).items()}
+        return hj212.build_data_frame(self.mn, "2061", self.pw, when, values, flag=5,
+                                      qn=f"{when:%Y%m%d%H%M%S}{i % 1000:03d}")
 
 
 @dataclass
