@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 from zhangzhi.lib import export, storage
 from zhangzhi.lib.errors import InvalidInput, ZhangzhiError
 from zhangzhi.lib.net import client_ip
+from zhangzhi.lib.params import date_or_none as _date
 from zhangzhi.org import scope
 from zhangzhi.org.jurisdiction import get_visible_or_404
 from zhangzhi.org.models import Unit
@@ -30,13 +31,6 @@ from . import actions, drone, queries, workflow
 from .models import Attachment, Case, Category
 
 PAGE = 50
-
-
-def _date(raw):
-    try:
-        return dt.date.fromisoformat(raw) if raw else None
-    except ValueError:
-        return None
 
 
 # -- public -----------------------------------------------------------------------------------------

@@ -137,26 +137,6 @@ def sees_every_frame(user) -> bool:
     return user is not None and user.is_authenticated and (user.is_superuser or user.has_perm(SEES_EVERY_FRAME))
 
 
-class FrameQuerySet(RestrictedQuerySet):
-    """Archived frames: no station link, so only the system administrator reads or replays them."""
-
-    def visible_to(self, user) -> FrameQuerySet:
-        return self.all() if sees_every_frame(user) else super().visible_to(user)
-
-    def editable_by(self, user) -> FrameQuerySet:
-        return self.all() if sees_every_frame(user) else super().editable_by(user)
-
-
-class QuarantineQuerySet(FrameQuerySet):
-    """Quarantined frames belong to the station their MN names: its offices read them (``visible_extra``)
-    and replay them (here); frames of an MN no station has only the system administrator sees."""
-
-    def editable_by(self, user) -> QuarantineQuerySet:
-        if sees_every_frame(user):
-            return self.all()
-        return self.filter(mn__in=Station.objects.editable_by(user).exclude(mn=None).exclude(mn="").values("mn"))
-
-
 class RawFrame(models.Model):
     """What a station sent, byte for byte, archived before it was parsed (so a parse bug loses nothing)."""
 
@@ -165,9 +145,9 @@ class RawFrame(models.Model):
     peer = models.CharField(max_length=64, blank=True)
     raw = models.BinaryField()
 
-    objects = FrameQuerySet.as_manager()
+    objects = RestrictedQuerySet.as_manager()
     # no station link (a frame is archived before it is parsed): only the system administrator reads it
-    jurisdiction = Jurisdiction(read=())
+    jurisdiction = Jurisdiction(read=(), every_row_perm=SEES_EVERY_FRAME)
 
     class Meta:
         indexes = [
@@ -196,9 +176,10 @@ class Quarantine(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     replayed_at = models.DateTimeField(null=True, blank=True)
 
-    objects = QuarantineQuerySet.as_manager()
-    # seen by the offices of the station its MN names; frames of unknown MNs only by the administrator
-    jurisdiction = Jurisdiction(read=())
+    objects = RestrictedQuerySet.as_manager()
+    # the offices of the station its MN names read (visible_extra) and replay (editable_extra) it; frames
+    # of an MN no station has, only the system administrator
+    jurisdiction = Jurisdiction(read=(), every_row_perm=SEES_EVERY_FRAME)
 
     class Meta:
         permissions = [
@@ -217,6 +198,10 @@ class Quarantine(models.Model):
     @classmethod
     def visible_extra(cls, user) -> Q:
         return Q(mn__in=Station.objects.visible_to(user).exclude(mn=None).exclude(mn="").values("mn"))
+
+    @classmethod
+    def editable_extra(cls, user) -> Q:
+        return Q(mn__in=Station.objects.editable_by(user).exclude(mn=None).exclude(mn="").values("mn"))
 
 
 class Alert(models.Model):

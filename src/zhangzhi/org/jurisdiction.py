@@ -17,11 +17,13 @@ A model declares its place with a ``jurisdiction = Jurisdiction(...)`` class att
 - ``global_when_null``: rows whose region is empty are reference data (system-wide rules): visible
   to every signed-in user, editable by nobody but the system administrator.
 - ``distinct``: the lookups cross a many-to-many relation.
+- ``every_row_perm``: a permission whose holders see and change every row (the system
+  administrator's reading of raw station frames, which have no region at all).
 - ``public``: the rows themselves are public (administrative divisions): any read is allowed, and
   ``visible_to`` still gives the user's own part (their lists, the admin).
 
 A model may add rows a user sees on other grounds (their own patrols, cases they reported) with a
-classmethod ``visible_extra(user) -> Q | None``.
+classmethod ``visible_extra(user) -> Q | None``, and rows they may change with ``editable_extra``.
 
 The superuser has no limit (``read_paths`` is ``None``); anonymous users see nothing.
 """
@@ -44,6 +46,7 @@ class Jurisdiction:
     global_when_null: str | None = None
     distinct: bool = False
     public: bool = False
+    every_row_perm: str | None = None
 
     @property
     def write_lookups(self) -> tuple[str, ...]:
@@ -83,6 +86,8 @@ class RestrictedQuerySet(models.QuerySet):
         paths = scope.write_paths(user) if write else scope.read_paths(user)
         if paths is None:
             return self
+        if j.every_row_perm and user is not None and user.is_authenticated and user.has_perm(j.every_row_perm):
+            return self
         if j.through:
             parents = self.model._meta.get_field(j.through).related_model.objects.all()
             parents = parents.editable_by(user) if write else parents.visible_to(user)
@@ -90,11 +95,10 @@ class RestrictedQuerySet(models.QuerySet):
         q = _any_q(paths, j.write_lookups if write else j.read)
         if j.global_when_null and not write and user is not None and user.is_authenticated:
             q |= Q(**{f"{j.global_when_null}__isnull": True})
-        if not write:
-            extra = getattr(self.model, "visible_extra", None)
-            extra_q = extra(user) if extra is not None and user is not None and user.is_authenticated else None
-            if extra_q is not None:
-                q |= extra_q
+        extra = getattr(self.model, "editable_extra" if write else "visible_extra", None)
+        extra_q = extra(user) if extra is not None and user is not None and user.is_authenticated else None
+        if extra_q is not None:
+            q |= extra_q
         qs = self.filter(q)
         return qs.distinct() if j.distinct else qs
 
@@ -115,22 +119,10 @@ class RestrictedQuerySet(models.QuerySet):
         return self.all()
 
 
-class RestrictedManager(models.Manager.from_queryset(RestrictedQuerySet)):
-    pass
-
-
 def get_visible_or_404(model_or_qs, user, **lookup):
     """The one way to fetch an object by id for a user: 404 outside, as for an id that does not exist."""
     qs = model_or_qs.objects.all() if isinstance(model_or_qs, type) else model_or_qs
     obj = qs.visible_to(user).filter(**lookup).first()
-    if obj is None:
-        raise Http404("not found")
-    return obj
-
-
-def get_editable_or_404(model_or_qs, user, **lookup):
-    qs = model_or_qs.objects.all() if isinstance(model_or_qs, type) else model_or_qs
-    obj = qs.editable_by(user).filter(**lookup).first()
     if obj is None:
         raise Http404("not found")
     return obj

@@ -6,26 +6,18 @@ Thin: `audit.readable` applies the permission and the jurisdiction, `lib.export`
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import render
 
 from zhangzhi.lib import export
+from zhangzhi.lib.params import date_or_none as _date
 
 from . import audit
 from .models import ChangeLog
 
 PAGE = 50
-
-
-def _date(raw):
-    try:
-        return dt.date.fromisoformat(raw) if raw else None
-    except ValueError:
-        return None
 
 
 def _filtered(request):

@@ -21,6 +21,7 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 
 from zhangzhi.lib import export, storage
 from zhangzhi.lib.errors import InvalidInput
+from zhangzhi.lib.params import date_or_none as _date
 from zhangzhi.org.jurisdiction import get_visible_or_404
 from zhangzhi.org.models import ChiefLevel, Post, Region
 
@@ -155,13 +156,6 @@ def patrol_page(request, patrol_id: int):
     return render(request, "patrols/detail.html", {
         "p": p, "data": data, "reach": p.feature.geometry,
         "config": {"tileUrl": settings.TILE_URL}})
-
-
-def _date(raw):
-    try:
-        return dt.date.fromisoformat(raw) if raw else None
-    except ValueError:
-        return None
 
 
 @login_required

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -12,6 +10,7 @@ from django.utils import timezone
 from zhangzhi.features import roster as features_roster
 from zhangzhi.features.models import Feature
 from zhangzhi.features.signboard import public_url, qr_svg, signboard_data
+from zhangzhi.lib.params import date_or_none
 from zhangzhi.org import roster as roster_q
 from zhangzhi.org.models import Region
 
@@ -27,13 +26,6 @@ def dashboard(request):
     return render(request, "web/dashboard.html")
 
 
-def _parse_date(raw: str | None) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(raw) if raw else None
-    except ValueError:
-        return None
-
-
 def roster(request):
     """河长名录, public: a tree by region and level, or the matches of a search."""
     code = request.GET.get("region") or ""
@@ -41,7 +33,7 @@ def roster(request):
     if root is None:
         root = (Region.objects.filter(level="city", features__isnull=False).order_by("path").first()
                 or Region.objects.filter(parent__isnull=True).first())
-    day = _parse_date(request.GET.get("date"))
+    day = date_or_none(request.GET.get("date"))
     q = (request.GET.get("q") or "").strip()
     public = not request.user.is_authenticated
     ctx = {"root": root, "day": day, "q": q, "today": timezone.localdate()}
