@@ -23,3 +23,8 @@ urlpatterns = [
     path("", include("zhangzhi.patrols.urls")),
     path("", include("zhangzhi.web.urls")),
 ]
+
+# error pages in the user's language inside the site's frame; the API keeps its JSON error shape
+handler403 = "zhangzhi.web.errors.permission_denied"
+handler404 = "zhangzhi.web.errors.page_not_found"
+handler500 = "zhangzhi.web.errors.server_error"

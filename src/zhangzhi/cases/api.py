@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
+from urllib.parse import urlencode
 
+from django.urls import reverse
 from django.utils import timezone
 from ninja import File, Router, Schema, Status
 from ninja.files import UploadedFile
@@ -128,9 +130,35 @@ def list_cases(request, state: str | None = None, category: str | None = None, s
     return {"count": qs.count(), "cases": [case_row(c, now) for c in rows]}
 
 
-@router.get("/cases/inbox", summary="What is waiting for the caller, by reason")
-def inbox(request):
-    return queries.inbox(request.auth, case_row)
+InboxSection = Literal[queries.SECTION_NAMES]  # type: ignore[valid-type]
+
+
+@router.get("/cases/inbox", summary="What is waiting for the caller, by reason: `counts` (all of them), `inbox` "
+            "(a page of 20 each, overdue, 督办 and 紧急 first, then the newest), `sections` (pages, `next`, the case "
+            "list's link), `total` (what the caller must act on), and for chiefs `patrols` (due this period, "
+            "not effective in the last 30 days). `section` and `page` turn the pages of one section")
+def inbox(request, section: InboxSection | None = None, page: Annotated[int, Field(ge=1, le=100_000)] = 1):
+    data = queries.inbox(request.auth, case_row, section=section, page=page)
+
+    def link(reason, n):
+        return f"{request.path}?{urlencode({'section': reason, 'page': n})}"
+
+    sections = {}
+    for s in data["sections"]:
+        pg = data["pages"][s.reason]
+        sections[s.reason] = {
+            "label": str(s.label), "count": data["counts"][s.reason], **pg, "actionable": s.actionable,
+            "next": link(s.reason, pg["page"] + 1) if pg["page"] < pg["pages"] else None,
+            "previous": link(s.reason, pg["page"] - 1) if pg["page"] > 1 else None,
+            "list": s.list_url()}
+    out = {"counts": data["counts"], "inbox": data["inbox"], "sections": sections, "total": data["total"]}
+    if data["ineffective"] is not None:
+        out["patrols"] = {
+            "due": [d.as_dict() for d in data["patrols_due"]],
+            "ineffective_count": data["ineffective"]["count"],
+            "ineffective": [{"id": p.pk, "feature": p.feature.name, "started_at": p.started_at, "reasons": p.reasons,
+                             "url": reverse("patrols:detail", args=[p.pk])} for p in data["ineffective"]["rows"]]}
+    return out
 
 
 @router.get("/cases/stats", summary="Statistics: by source, category, county, state, month; closure rate, "

@@ -8,6 +8,7 @@ DEFAULTS = {
     "DUPLICATE_RADIUS_M": 200,       # reports closer than this …
     "DUPLICATE_WINDOW_DAYS": 7,      # … and this close in time are suggested as duplicates
     "REACH_MAX_DISTANCE_M": 1500,    # a report farther than this from every reach has no reach
+    "FAR_FROM_WATER_M": 500,         # the public report form warns (and still accepts) beyond this from any water
     "MAX_PHOTO_BYTES": 5 * 1024 * 1024,
     "PUBLIC_REPORTS_PER_HOUR": 5,    # per client IP
     "ABUSE_FLAGS_TO_HIDE": 3,

@@ -9,6 +9,7 @@ Errors answer, as the spec says, a list of {code, description} with the HTTP sta
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from xml.etree.ElementTree import Element, SubElement, tostring
 
@@ -94,6 +95,17 @@ def discovery(request, fmt: str = "json"):
         return HttpResponse(b'<?xml version="1.0" encoding="utf-8"?>' + tostring(top, encoding="utf-8"),
                             content_type="text/xml; charset=utf-8")
     return JsonResponse(data, json_dumps_params={"ensure_ascii": False})
+
+
+@require_GET
+def index(request):
+    """/open311/v2/, the endpoint URL that discovery declares: the discovery document with the
+    addresses of the resources under it, so a client or a person who opens the base URL is not lost."""
+    base = _base(request)
+    body = json.loads(discovery(request, "json").content)
+    body["resources"] = {"discovery": base + "discovery.json", "services": base + "services.json",
+                         "requests": base + "requests.json"}
+    return JsonResponse(body, json_dumps_params={"ensure_ascii": False})
 
 
 def _services():

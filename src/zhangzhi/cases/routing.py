@@ -96,3 +96,37 @@ def county_of(region: Region) -> Region | None:
         if r.level in (levels.COUNTY, levels.ZONE):
             return r
     return None
+
+
+# the rings searched for the nearest managed water, smallest first: a tap on a river needs one small
+# box query, a tap in the hills a few more
+WATER_SEARCH_M = (2_000, 10_000, 50_000)
+
+
+def nearest_water(lon: float, lat: float) -> tuple[Feature | None, float | None]:
+    """(feature, metres) of the nearest managed water (a feature of the 河湖长制 system: river, reach,
+    lake, reservoir, canal …) within 50 km of the point, or (None, None). Inside a lake is 0 m."""
+    for radius in WATER_SEARCH_M:
+        dlat = radius / M_PER_DEG
+        dlon = dlat / max(math.cos(math.radians(lat)), 0.1)
+        qs = (Feature.objects.public().in_bbox(lon - dlon, lat - dlat, lon + dlon, lat + dlat)
+              .filter(kind__system__code="river").only("pk", "name", "geometry", "level"))
+        best, best_d = None, None
+        for f in qs:
+            d = distance_m(f.geometry, lon, lat)
+            if d <= radius and (best_d is None or d < best_d):
+                best, best_d = f, d
+        if best is not None:
+            return best, best_d
+    return None, None
+
+
+def midpoint(geometry) -> tuple[float, float]:
+    """(lon, lat) of a point on the feature to stand for it: halfway along a line, a point inside a
+    polygon (not the centroid, which may lie outside a bent lake)."""
+    geom = shape(geometry)
+    if geom.geom_type in ("LineString", "MultiLineString"):
+        pt = geom.interpolate(0.5, normalized=True)
+    else:
+        pt = geom.representative_point()
+    return round(pt.x, 6), round(pt.y, 6)

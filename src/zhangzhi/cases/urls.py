@@ -8,6 +8,8 @@ FMT = r"(?P<fmt>json|xml)"
 
 urlpatterns = [
     path("report/", views.public_report, name="report"),
+    path("report/nearest", views.report_nearest, name="report-nearest"),
+    path("r/", views.public_track, name="track"),
     path("r/<str:code>/", views.public_case, name="public"),
     path("r/<str:code>/rate", views.public_rate, name="public-rate"),
     path("r/<str:code>/flag", views.public_flag, name="public-flag"),
@@ -23,6 +25,7 @@ urlpatterns = [
     path("cases/<int:case_id>/", views.case_detail, name="detail"),
     path("cases/<int:case_id>/act", views.case_act, name="act"),
     path("cases/<int:case_id>/moderate", views.moderate, name="moderate"),
+    re_path(r"^open311/v2/$", open311.index, name="open311-index"),
     re_path(rf"^open311/v2/discovery\.{FMT}$", open311.discovery, name="open311-discovery"),
     re_path(rf"^open311/v2/services\.{FMT}$", open311.services, name="open311-services"),
     re_path(rf"^open311/v2/services/(?P<code>[\w-]+)\.{FMT}$", open311.service_definition,

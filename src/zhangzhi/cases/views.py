@@ -8,10 +8,14 @@ statistics with ECharts, the moderation queue and the drone survey import.
 from __future__ import annotations
 
 import datetime as dt
+import math
+import unicodedata
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -19,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from zhangzhi.features.models import Feature
 from zhangzhi.lib import export, storage
 from zhangzhi.lib.errors import InvalidInput, ZhangzhiError
 from zhangzhi.lib.net import client_ip
@@ -26,8 +31,9 @@ from zhangzhi.lib.params import date_or_none as _date
 from zhangzhi.org import scope
 from zhangzhi.org.jurisdiction import get_visible_or_404
 from zhangzhi.org.models import Unit
+from zhangzhi.patrols import display
 
-from . import actions, drone, queries, workflow
+from . import actions, conf, drone, queries, routing, workflow
 from .models import Attachment, Case, Category
 
 PAGE = 50
@@ -35,46 +41,157 @@ PAGE = 50
 
 # -- public -----------------------------------------------------------------------------------------
 
+# The codes this browser filed, in a signed cookie that outlives the short session: the tracking page
+# knows the reporter by it (no 举报不当内容 on their own report). Only codes, never names or phones.
+FILED_COOKIE, FILED_SALT, FILED_KEEP = "zz_filed", "zhangzhi.cases.filed", 20
+FILED_MAX_AGE = 180 * 24 * 3600
+
+
+def _filed_codes(request) -> list[str]:
+    raw = request.get_signed_cookie(FILED_COOKIE, default="", salt=FILED_SALT, max_age=FILED_MAX_AGE)
+    return [c for c in raw.split(",") if c]
+
+
+def _remember_filed(request, response, code: str) -> None:
+    codes = [code, *(c for c in _filed_codes(request) if c != code)][:FILED_KEEP]
+    response.set_signed_cookie(FILED_COOKIE, ",".join(codes), salt=FILED_SALT, max_age=FILED_MAX_AGE,
+                               httponly=True, samesite="Lax", secure=settings.SESSION_COOKIE_SECURE)
+
+
+def _is_reporter(request, case: Case) -> bool:
+    """Whether this browser filed the case (its cookie), or the signed-in user is its reporter."""
+    if request.user.is_authenticated and case.reporter_id == request.user.pk:
+        return True
+    return case.code in _filed_codes(request)
+
+
+def _prefill_feature(value) -> Feature | None:
+    """The reach a report starts from (/report/?feature=<id>, the signboard's 我要举报), or None."""
+    try:
+        pk = int(value)
+    except (TypeError, ValueError):
+        return None
+    if not 0 < pk < 2**63:
+        return None
+    return Feature.objects.public().select_related("kind", "region").filter(pk=pk).first()
+
+
 def public_report(request):
-    """群众举报: no account; phone optional; anonymous allowed."""
+    """群众举报: no account; phone optional; anonymous allowed. ?feature=<id> starts from that reach."""
     categories = Category.objects.filter(active=True, public=True)
     form, error = {}, None
+    feature = _prefill_feature(request.POST.get("feature") if request.method == "POST" else request.GET.get("feature"))
     if request.method == "POST":
         form = request.POST
+        try:
+            lat, lon = float(form.get("lat") or "nan"), float(form.get("lon") or "nan")
+        except ValueError:
+            lat = lon = float("nan")
+        # the reach the reporter came from answers for the report only while the point lies on it: a tap
+        # elsewhere is routed by the place, as any report
+        on_feature = (feature is not None and math.isfinite(lat) and math.isfinite(lon)
+                      and routing.distance_m(feature.geometry, lon, lat) <= conf.get("REACH_MAX_DISTANCE_M"))
         try:
             case = actions.public_report(
                 client_ip(request), category=form.get("category", ""), description=form.get("description", ""),
                 lat=form.get("lat") or "nan", lon=form.get("lon") or "nan", urgency=form.get("urgency", "normal"),
+                feature=feature if on_feature else None,
                 reporter_name="" if form.get("anonymous") else form.get("name", ""),
                 reporter_phone="" if form.get("anonymous") else form.get("phone", ""),
                 photos=[request.FILES["photo"]] if "photo" in request.FILES else [])
         except ZhangzhiError as exc:
             error = exc
         else:
-            return redirect(f"/r/{case.code}/?new=1")
+            response = redirect(f"/r/{case.code}/?new=1")
+            _remember_filed(request, response, case.code)
+            return response
+    start = None
+    if feature is not None:
+        lon, lat = routing.midpoint(feature.geometry)
+        start = {"id": feature.pk, "name": feature.name, "lat": lat, "lon": lon, "geometry": feature.geometry,
+                 "bounds": [[feature.min_lat, feature.min_lon], [feature.max_lat, feature.max_lon]]}
     return render(request, "cases/public_report.html", {
-        "categories": categories, "form": form, "error": error, "urgencies": Case.Urgency.choices},
+        "categories": categories, "form": form, "error": error, "urgencies": Case.Urgency.choices,
+        "feature": start, "far_m": conf.get("FAR_FROM_WATER_M")},
         status=getattr(error, "status", 200))
 
 
-def _public_case(code: str) -> Case:
-    case = (Case.objects.unrestricted("a tracking code is the reporter's key to their case")
-            .filter(code=code.upper()).exclude(state=workflow.MERGED)
+def report_nearest(request):
+    """/report/nearest?lat=&lon=: how far the chosen point lies from the nearest managed water, for the
+    report form's warning before it is sent (the report is still accepted)."""
+    try:
+        lat, lon = float(request.GET.get("lat", "")), float(request.GET.get("lon", ""))
+    except ValueError:
+        lat = lon = float("nan")
+    if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
+        return JsonResponse({"error": {"code": "invalid", "message": "lat and lon: decimal degrees",
+                                       "fields": {"lat": "required", "lon": "required"}}}, status=400)
+    feature, metres = routing.nearest_water(lon, lat)
+    limit = conf.get("FAR_FROM_WATER_M")
+    far = metres is None or metres > limit
+    if metres is None:
+        message = _("该位置 %(km)s 公里内没有登记的河湖，请确认位置") % {"km": routing.WATER_SEARCH_M[-1] // 1000}
+    elif far:
+        message = _("该位置距离最近的河湖 %(m)s 米，请确认") % {"m": f"{metres:,.0f}"}
+    else:
+        message = ""
+    return JsonResponse({"far": far, "distance_m": None if metres is None else round(metres), "limit_m": limit,
+                         "feature": None if feature is None else {"id": feature.pk, "name": feature.name},
+                         "message": message}, json_dumps_params={"ensure_ascii": False})
+
+
+def normalize_code(value: str) -> str:
+    """A tracking code as typed or read out: full-width letters and digits folded (NFKC), spaces,
+    dashes and dots dropped, upper case. 'abc 123', 'ＡＢＣ１２３' and 'ABC-123' are 'ABC123'."""
+    return "".join(ch for ch in unicodedata.normalize("NFKC", value or "") if ch.isascii() and ch.isalnum()).upper()
+
+
+def _find_case(code: str) -> Case | None:
+    code = normalize_code(code)
+    if not code or len(code) > 32:
+        return None
+    return (Case.objects.unrestricted("a tracking code is the reporter's key to their case")
+            .filter(code=code).exclude(state=workflow.MERGED)
             .select_related("category", "region", "office", "feature").first())
+
+
+def _public_case(code: str) -> Case:
+    case = _find_case(code)
     if case is None:
         raise Http404("no such tracking code")
     return case
 
 
+def _no_such_code(request, code: str):
+    return render(request, "cases/public_track.html", {"code": code.strip()[:40], "missing": True}, status=404)
+
+
+def public_track(request):
+    """/r/?code=…: the tracking form; a code as typed (any case, spaces, full-width) goes to its page."""
+    code = request.GET.get("code", "")
+    if not code.strip():
+        return render(request, "cases/public_track.html", {"code": ""})
+    case = _find_case(code)
+    if case is None:
+        return _no_such_code(request, code)
+    return redirect("cases:public", code=case.code)
+
+
 def public_case(request, code: str):
     """/r/<code>/: status and the office's answers; never names or phone numbers."""
-    case = _public_case(code)
+    case = _find_case(code)
+    if case is None:
+        return _no_such_code(request, code)
+    if case.code != code:  # typed as 'abc 123': the one address of the page
+        url = reverse("cases:public", args=[case.code])
+        return redirect(f"{url}?{request.GET.urlencode()}" if request.GET else url)
     log = [] if case.hidden else list(case.log.filter(public=True).order_by("at", "pk"))
     photos = list(Attachment.objects.unrestricted("the public photos of this tracking code").public()
                   .filter(case=case).select_related("case"))
     return render(request, "cases/public_case.html", {
         "case": case, "log": log, "photos": photos, "new": request.GET.get("new"), "ratings": Case.Rating.choices,
-        "can_rate": case.state == workflow.CLOSED and not case.hidden})
+        "can_rate": case.state == workflow.CLOSED and not case.hidden,
+        "can_flag": not _is_reporter(request, case)})
 
 
 @require_POST
@@ -93,8 +210,11 @@ def public_rate(request, code: str):
 @require_POST
 def public_flag(request, code: str):
     case = _public_case(code)
-    actions.flag_abuse(case, client_ip(request))
-    messages.info(request, _("已收到您的反馈"))
+    if _is_reporter(request, case):  # the reporter is not offered the flag; a forged post counts for nothing
+        messages.info(request, _("这是您本人提交的举报，无需标记。"))
+    else:
+        actions.flag_abuse(case, client_ip(request))
+        messages.info(request, _("已收到您的反馈"))
     return redirect("cases:public", code=case.code)
 
 
@@ -102,7 +222,7 @@ def public_photo(request, code: str, attachment_id: int):
     """/r/<code>/photos/<id>: a photo of the report or of the answer, once the case's photos are
     public (`CaseQuerySet.with_public_photos`); 404 otherwise, as for an id that does not exist."""
     att = (Attachment.objects.unrestricted("public photos of public, moderated cases").public()
-           .filter(pk=attachment_id, case__code=code.upper()).first())
+           .filter(pk=attachment_id, case__code=normalize_code(code)).first())
     if att is None:
         raise Http404("no such photo")
     return storage.serve(att.file, att.content_type)
@@ -117,27 +237,47 @@ def attachment_file(request, attachment_id: int):
     return storage.serve(att.file, att.content_type)
 
 
+def _page_number(raw) -> int:
+    try:
+        return max(1, int(raw or 1))
+    except ValueError:
+        return 1
+
+
 @login_required
 def inbox(request):
-    data = queries.inbox(request.user, lambda c, now: c)
+    """待办: per reason, its count and its cases (overdue, 督办 and 紧急 first, then the newest) by pages of
+    20, with a link to all of them on the case list; a chief's patrols due and patrols not accepted."""
+    g = request.GET
+    data = queries.inbox(request.user, lambda c, now: c, section=g.get("section"), page=_page_number(g.get("page")))
+    sections = [{"reason": s.reason, "label": s.label, "count": data["counts"][s.reason],
+                 "cases": data["inbox"][s.reason], **data["pages"][s.reason],
+                 "list_url": s.list_url()} for s in data["sections"]]
+    for d in data["patrols_due"]:
+        d.period_name = display.PERIOD_KIND_LABELS[d.period]
+        d.period_label = display.period_label(d.period_label)
+    ineffective = data["ineffective"]
+    if ineffective:
+        for p in ineffective["rows"]:
+            p.reason_text = display.reason_separator().join(display.reasons(p.reasons))
+        since = timezone.localdate() - queries.INEFFECTIVE_WINDOW
+        ineffective["list_url"] = f"{reverse('patrols:list')}?" + urlencode(
+            {"person": request.user.person.pk, "effective": "0", "since": since.isoformat()})
     wpaths = scope.write_paths(request.user)
     return render(request, "cases/inbox.html", {
-        "inbox": data["inbox"], "counts": data["counts"], "labels": INBOX_LABELS,
-        "is_office": wpaths is None or bool(wpaths),
-        "to_moderate": _moderation_qs(request.user, wpaths).awaiting_moderation().count()})
-
-
-INBOX_LABELS = {"to_accept": gettext_lazy("待受理"), "to_assign": gettext_lazy("待交办"),
-                "to_verify": gettext_lazy("待核查"), "overdue": gettext_lazy("已逾期"),
-                "to_take": gettext_lazy("待承办"), "to_reply": gettext_lazy("待反馈"),
-                "to_rate": gettext_lazy("待评价")}
+        "sections": sections, "patrols_due": data["patrols_due"], "ineffective": ineffective,
+        "inbox_total": data["total"], "is_office": wpaths is None or bool(wpaths),
+        "to_moderate": _moderation_qs(request.user, wpaths).awaiting_moderation().count() if wpaths != [] else 0})
 
 
 def _list_qs(request):
     g = request.GET
     try:
+        qs = Case.objects.visible_to(request.user)
+        if g.get("mine"):  # what waits for the user in one capacity: the inbox's "all" links
+            qs = queries.mine(qs, request.user, g["mine"])
         return queries.filtered(
-            Case.objects.visible_to(request.user), state=g.get("state"), category=g.get("category"),
+            qs, state=g.get("state"), category=g.get("category"), rating=g.get("rating"),
             source=g.get("source"), region=g.get("region"), overdue=True if g.get("overdue") else None,
             supervised=True if g.get("supervised") else None, since=_date(g.get("since")),
             until=_date(g.get("until")), q=g.get("q"))
@@ -148,10 +288,7 @@ def _list_qs(request):
 @login_required
 def case_list(request):
     qs = _list_qs(request)
-    try:
-        page = max(1, int(request.GET.get("page", 1)))
-    except ValueError:
-        page = 1
+    page = _page_number(request.GET.get("page"))
     rows = list(queries.with_relations(qs)[(page - 1) * PAGE: page * PAGE])
     params = request.GET.copy()
     params.pop("page", None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any, Literal
 
 from django.contrib.auth.models import AnonymousUser
@@ -18,7 +19,7 @@ from zhangzhi.lib.net import client_ip
 from zhangzhi.lib.params import Id, Month, Year
 from zhangzhi.org import scope
 
-from . import actions, quality
+from . import actions, parameters, quality
 from .ingest import Ingestor, Received
 from .models import Alert, Quarantine, Station, sees_every_frame
 
@@ -109,6 +110,47 @@ def readings(request, station_id: int, parameter: str | None = None, kind: str |
     rows = qs.order_by("time", "parameter", "kind").values_list("parameter", "kind", "time", "value", "unit", "flag")
     return {"readings": [{"parameter": p, "kind": k, "time": t.isoformat(), "value": v, "unit": u, "flag": f}
                          for p, k, t, v, u, f in rows[:limit]]}
+
+
+SERIES_HOURS_DAYS = 31  # the hourly series covers the last month of data unless asked for a window
+
+
+@router.get("/stations/{station_id}/series",
+            summary="One parameter for a chart, as parallel arrays: daily mean, min and max (one entry per local"
+                    " day), or hourly values (the last 31 days of data unless from/to say otherwise)")
+def series(request, station_id: int, parameter: Annotated[str, Field(pattern=r"^[a-z]\d{5}$")],
+           resolution: Literal["day", "hour"] = "day",
+           kind: Literal["hour", "sample", "day", "min", "rt"] | None = None,
+           from_: str | None = Query(None, alias="from"), to: str | None = None):
+    s = _station(request, station_id)
+    kind = kind or quality.source_kind(s)
+    start = actions.parse_time(from_, "from") if from_ else None
+    end = actions.parse_time(to, "to") if to else None
+    out: dict[str, Any] = {"station": s.pk, "parameter": parameter, "name": parameters.name(parameter),
+                           "unit": parameters.unit(parameter, s.parameters.get(parameter, "")), "kind": kind,
+                           "resolution": resolution}
+    if resolution == "day":
+        qs = s.daily_values.filter(parameter=parameter, kind=kind)
+        if start:
+            qs = qs.filter(day__gte=start.astimezone(quality.TZ).date())
+        if end:
+            qs = qs.filter(day__lt=end.astimezone(quality.TZ).date())
+        rows = list(qs.order_by("day").values_list("day", "count", "total", "low", "high"))
+        out.update(t=[d.isoformat() for d, *_ in rows], mean=[round(t / n, 4) for _, n, t, _lo, _hi in rows],
+                   min=[round(lo, 4) for *_, lo, _hi in rows], max=[round(hi, 4) for *_, hi in rows])
+        return out
+    qs = s.readings.filter(parameter=parameter, kind=kind)
+    if end:
+        qs = qs.filter(time__lt=end)
+    if start:
+        qs = qs.filter(time__gte=start)
+    else:
+        last = qs.order_by("-time").values_list("time", flat=True).first()
+        if last is not None:
+            qs = qs.filter(time__gt=last - dt.timedelta(days=SERIES_HOURS_DAYS))
+    rows = list(qs.order_by("time").values_list("time", "value")[:MAX_READINGS])
+    out.update(t=[int(t.timestamp() * 1000) for t, _ in rows], v=[round(v, 4) for _, v in rows])
+    return out
 
 
 class ReadingIn(Schema):

@@ -10,7 +10,7 @@ frames quarantined; the caller sends replies only after the commit, so nothing a
 The hot path is raw SQL in one place (:func:`_write`): PostgreSQL gets binary COPYs of the archive and of the
 readings straight into their table, falling back (only when a station resent data and the COPY hits the
 unique constraint) to a staging table and ``INSERT … SELECT … ON CONFLICT DO NOTHING``; SQLite gets executemany
-with ``ON CONFLICT DO NOTHING``.
+with ``ON CONFLICT DO NOTHING``. In the same transaction the daily values (:mod:`aggregates`) take the new rows.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import NamedTuple
 import psycopg
 from django.db import connection, transaction
 
-from . import hj212
+from . import aggregates, hj212
 from .models import Station
 
 log = logging.getLogger(__name__)
@@ -290,6 +290,7 @@ def _write_pg(batch: Batch) -> int:
         try:
             with transaction.atomic():
                 _copy_rows(cur, "monitoring_reading", batch.rows)
+            aggregates.record(batch.rows, len(batch.rows))
             return len(batch.rows)
         except psycopg.errors.UniqueViolation:
             pass
@@ -298,10 +299,11 @@ def _write_pg(batch: Batch) -> int:
                     " ON COMMIT DELETE ROWS")
         _copy_rows(cur, "monitoring_reading_stage", batch.rows)
         cur.execute("INSERT INTO monitoring_reading " + _READING_COLUMNS + " SELECT * FROM monitoring_reading_stage"
-                    " ON CONFLICT DO NOTHING")
-        stored = cur.rowcount
+                    " ON CONFLICT DO NOTHING RETURNING station_id, parameter, kind, time, value")
+        inserted = cur.fetchall()  # only the new rows: the daily values add exactly these
         cur.execute("TRUNCATE monitoring_reading_stage")
-        return stored
+        aggregates.record(batch.rows, len(inserted), inserted)
+        return len(inserted)
 
 
 def _copy_rows(cur, table: str, rows: list[Row]) -> None:
@@ -326,7 +328,9 @@ def _write_sqlite(batch: Batch) -> int:
         before = connection.connection.total_changes
         cur.executemany(_SQLITE_READINGS, [
             (r.station_id, r.parameter, r.kind, adapt(r.time), r.value, r.unit, r.flag) for r in batch.rows])
-        return connection.connection.total_changes - before
+        stored = connection.connection.total_changes - before
+    aggregates.record(batch.rows, stored)
+    return stored
 
 
 def store_rows(rows: list[Row]) -> int:

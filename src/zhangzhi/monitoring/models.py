@@ -239,3 +239,40 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.station} {self.parameter} {self.opened_at:%Y-%m-%d %H:%M}"
+
+
+class DailyValue(models.Model):
+    """日统计: count, sum, minimum and maximum of one parameter of one station over one local day.
+
+    Kept by ingestion (``aggregates.record`` in the same transaction as the readings), so the station pages,
+    the station list, the map's reach classes and the region shares read a year as 365 rows per parameter
+    instead of 8760 readings. ``day`` is the date in Asia/Shanghai; a day's mean is ``total / count``, a
+    month's is the sum of its days' totals over the sum of their counts (the same as the mean of the
+    readings). ``zhangzhi aggregate_readings --rebuild`` recomputes the table from the readings.
+    """
+
+    station = models.ForeignKey(Station, models.CASCADE, related_name="daily_values", db_index=False)
+    parameter = models.CharField(max_length=24)
+    kind = models.CharField(max_length=8, choices=Reading.Kind.choices)
+    day = models.DateField()
+    count = models.PositiveIntegerField()
+    total = models.FloatField()
+    low = models.FloatField()
+    high = models.FloatField()
+
+    objects = RestrictedQuerySet.as_manager()
+    jurisdiction = Jurisdiction(through="station")
+
+    class Meta:
+        constraints = [
+            # the upsert key of ingestion; its index serves the station page (station, parameter, kind, day
+            # range), the chart series and the latest day of each station
+            models.UniqueConstraint(fields=["station", "parameter", "kind", "day"], name="daily_value_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.station_id} {self.parameter} {self.kind} {self.day}"
+
+    @property
+    def mean(self) -> float:
+        return self.total / self.count

@@ -1,8 +1,10 @@
 """Water-quality reads: GB 3838 classes per sample, day, month and year; attainment; shares per region.
 
-Readings are averaged in the database (per local day, month or year, Asia/Shanghai) and the means graded
-with :mod:`gb3838`. Automatic stations are graded from their hourly data, manual sections from their
-laboratory samples; a station with both uses the samples for periods (they are the assessed values).
+Means per local day, month or year (Asia/Shanghai) come from the daily values (:mod:`aggregates`: a
+month's mean is the sum of its days' totals over the sum of their counts, the same number as the mean of its
+readings) and are graded with :mod:`gb3838`; only a period cut at a time that is not local midnight is
+averaged from the readings themselves. Automatic stations are graded from their hourly data, manual sections
+from their laboratory samples; a station with both uses the samples for periods (they are the assessed values).
 """
 
 from __future__ import annotations
@@ -10,13 +12,13 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from django.db.models import Avg, Max, Q
+from django.db.models import Avg, F, Max, Q, Sum
 from django.db.models.functions import TruncDay, TruncMonth, TruncYear
 
 from zhangzhi.lib.timezone import LOCAL_TZ
 
 from . import gb3838
-from .models import Reading, Station
+from .models import DailyValue, Reading, Station
 
 TZ = LOCAL_TZ
 _TRUNC = {"day": TruncDay, "month": TruncMonth, "year": TruncYear}
@@ -38,7 +40,7 @@ def result_row(result: gb3838.Result | None, target: str = "") -> dict:
 
 def source_kind(station: Station) -> str:
     """Which readings grade the station: samples for manual sections, hourly data otherwise."""
-    if station.kind == Station.Kind.SECTION and Reading.objects.filter(station=station, kind="sample").exists():
+    if station.kind == Station.Kind.SECTION and DailyValue.objects.filter(station=station, kind="sample").exists():
         return "sample"
     return "hour"
 
@@ -57,26 +59,57 @@ def sample_classes(station: Station, start=None, end=None) -> list[dict]:
             for t, vals in by_time.items()]
 
 
+def _midnight(when: dt.datetime | None) -> bool:
+    if when is None:
+        return True
+    local = when.astimezone(TZ)
+    return (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0)
+
+
+def _daily_range(qs, start: dt.datetime | None, end: dt.datetime | None):
+    """Daily values of the local days in [start, end) (both at local midnight, or None)."""
+    if start:
+        qs = qs.filter(day__gte=start.astimezone(TZ).date())
+    if end:
+        qs = qs.filter(day__lt=end.astimezone(TZ).date())
+    return qs
+
+
+_DAY_TRUNC = {"day": F, "month": TruncMonth, "year": TruncYear}
+
+
 def period_classes(station: Station, period: str = "day", start=None, end=None, kind: str | None = None) -> list[dict]:
     """Class of each day, month or year (grading each parameter's mean over the period), oldest first."""
     kind = kind or source_kind(station)
-    qs = Reading.objects.filter(station=station, kind=kind)
-    if start:
-        qs = qs.filter(time__gte=start)
-    if end:
-        qs = qs.filter(time__lt=end)
-    rows = (qs.annotate(p=_TRUNC[period]("time", tzinfo=TZ)).values("p", "parameter")
-            .annotate(m=Avg("value")).order_by("p").values_list("p", "parameter", "m"))
-    by_period: dict[dt.datetime, dict[str, float]] = defaultdict(dict)
+    if _midnight(start) and _midnight(end):
+        qs = _daily_range(DailyValue.objects.filter(station=station, kind=kind), start, end)
+        rows = (qs.annotate(p=_DAY_TRUNC[period]("day")).values("p", "parameter")
+                .annotate(t=Sum("total"), n=Sum("count")).order_by("p").values_list("p", "parameter", "t", "n"))
+        rows = [(p, code, t / n) for p, code, t, n in rows]
+    else:  # a period cut inside a day: from the readings
+        qs = Reading.objects.filter(station=station, kind=kind)
+        if start:
+            qs = qs.filter(time__gte=start)
+        if end:
+            qs = qs.filter(time__lt=end)
+        rows = (qs.annotate(p=_TRUNC[period]("time", tzinfo=TZ)).values("p", "parameter")
+                .annotate(m=Avg("value")).order_by("p").values_list("p", "parameter", "m"))
+    by_period: dict[dt.date, dict[str, float]] = defaultdict(dict)
     for p, code, mean in rows:
         by_period[p][code] = mean
     out = []
+    label = {"day": "%Y-%m-%d", "month": "%Y-%m", "year": "%Y"}[period]
     for p, vals in by_period.items():
         local = p.astimezone(TZ) if isinstance(p, dt.datetime) else p
-        label = {"day": "%Y-%m-%d", "month": "%Y-%m", "year": "%Y"}[period]
         out.append({"period": local.strftime(label), "means": vals,
                     **result_row(_grade(vals, station.water_body), station.target_class)})
     return out
+
+
+def _means(qs, *keys: str) -> list[tuple]:
+    """(*keys, mean) from daily values: the sum of the totals over the sum of the counts."""
+    return [(*k, t / n) for *k, t, n in qs.values(*keys).annotate(t=Sum("total"), n=Sum("count"))
+            .order_by().values_list(*keys, "t", "n")]
 
 
 def period_bounds(year: int, month: int | None = None) -> tuple[dt.datetime, dt.datetime]:
@@ -89,8 +122,7 @@ def period_bounds(year: int, month: int | None = None) -> tuple[dt.datetime, dt.
 def station_period_class(station: Station, year: int, month: int | None = None) -> dict:
     start, end = period_bounds(year, month)
     kind = source_kind(station)
-    means = dict(Reading.objects.filter(station=station, kind=kind, time__gte=start, time__lt=end)
-                 .values("parameter").annotate(m=Avg("value")).values_list("parameter", "m"))
+    means = dict(_means(_daily_range(DailyValue.objects.filter(station=station, kind=kind), start, end), "parameter"))
     return result_row(_grade(means, station.water_body) if means else None, station.target_class)
 
 
@@ -99,9 +131,8 @@ def region_shares(stations, year: int, month: int | None = None) -> dict:
     start, end = period_bounds(year, month)
     stations = [s for s in stations if s.kind != Station.Kind.INTAKE]
     means: dict[int, dict[str, float]] = defaultdict(dict)
-    rows = (Reading.objects.filter(station__in=stations, kind__in=("hour", "sample"), time__gte=start, time__lt=end)
-            .values("station", "kind", "parameter").annotate(m=Avg("value"))
-            .values_list("station", "kind", "parameter", "m"))
+    daily = DailyValue.objects.filter(station__in=stations, kind__in=("hour", "sample"))
+    rows = _means(_daily_range(daily, start, end), "station", "kind", "parameter")
     per_kind: dict[tuple[int, str], dict[str, float]] = defaultdict(dict)
     for sid, kind, code, m in rows:
         per_kind[sid, kind][code] = m
@@ -130,30 +161,35 @@ def region_shares(stations, year: int, month: int | None = None) -> dict:
 
 
 def latest_classes(stations) -> dict[int, dict]:
-    """Station id → the class of its latest day of hourly data (or its latest sample), in three queries."""
+    """Station id → the class of its latest day of hourly data (or its latest sample), in two or three queries."""
     stations = [s for s in stations if s.kind != Station.Kind.INTAKE]
     if not stations:
         return {}
-    latest = {(sid, kind): t for sid, kind, t in
-              Reading.objects.filter(station__in=stations, kind__in=("hour", "sample"))
-              .values("station", "kind").annotate(t=Max("time")).values_list("station", "kind", "t")}
-    cond = Q(pk__in=[])
-    chosen: dict[int, str] = {}
+    latest = {(sid, kind): day for sid, kind, day in
+              DailyValue.objects.filter(station__in=stations, kind__in=("hour", "sample"))
+              .values("station", "kind").annotate(d=Max("day")).order_by().values_list("station", "kind", "d")}
+    hourly, sampled = Q(pk__in=[]), Q(pk__in=[])
+    any_hourly = any_sampled = False
     for s in stations:
         if (s.pk, "sample") in latest and s.kind == Station.Kind.SECTION:
-            t = latest[s.pk, "sample"]
-            cond |= Q(station=s.pk, kind="sample", time=t)
-            chosen[s.pk] = "sample"
+            start = dt.datetime.combine(latest[s.pk, "sample"], dt.time(), tzinfo=TZ)
+            sampled |= Q(station=s.pk, kind="sample", time__gte=start, time__lt=start + dt.timedelta(days=1))
+            any_sampled = True
         elif (s.pk, "hour") in latest:
-            day = latest[s.pk, "hour"].astimezone(TZ).date()
-            start = dt.datetime(day.year, day.month, day.day, tzinfo=TZ)
-            cond |= Q(station=s.pk, kind="hour", time__gte=start, time__lt=start + dt.timedelta(days=1))
-            chosen[s.pk] = "hour"
+            hourly |= Q(station=s.pk, kind="hour", day=latest[s.pk, "hour"])
+            any_hourly = True
     values: dict[int, dict[str, float]] = defaultdict(dict)
-    if chosen:
-        for sid, code, m in (Reading.objects.filter(cond).values("station", "parameter").annotate(m=Avg("value"))
-                             .values_list("station", "parameter", "m")):
+    if any_hourly:
+        for sid, code, m in _means(DailyValue.objects.filter(hourly), "station", "parameter"):
             values[sid][code] = m
+    if any_sampled:  # the latest sample itself, not its day's mean
+        last: dict[int, dt.datetime] = {}
+        rows = list(Reading.objects.filter(sampled).values_list("station", "time", "parameter", "value"))
+        for sid, t, _code, _v in rows:
+            last[sid] = max(t, last.get(sid, t))
+        for sid, t, code, v in rows:
+            if t == last[sid]:
+                values[sid][code] = v
     out = {}
     for s in stations:
         if s.pk in values:

@@ -3,8 +3,9 @@
 A post owes patrols when a FrequencyRule covers its system, level and region and its role kind
 is listed there. The periods judged are those whose last day falls in the requested range (a
 month's report judges the weeks and 旬 that ended in it, the month, and a quarter only in its
-last month), and only periods the post was held for throughout. A patrol counts for a post when
-it is effective, by the post's person, on the post's feature or a reach below it.
+last month), and only periods that are over (not the one running today) and that the post was
+held for throughout. A patrol counts for a post when it is effective, by the post's person, on
+the post's feature or a reach below it.
 
 Four queries whatever the size: posts, frequency rules, features, patrols.
 """
@@ -17,6 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db.models import Q
+from django.utils import timezone
 
 from zhangzhi.features.models import Feature
 from zhangzhi.lib.timezone import LOCAL_TZ
@@ -99,6 +101,9 @@ def duties(user, start: dt.date, end: dt.date, *, root: Region | None = None, le
     # a region's duty follows the rules of the regions above it too: every rule row is needed
     find = _rule_lookup(list(FrequencyRule.objects.unrestricted("rules apply down the region tree")
                              .select_related("region")))
+    # a period is judged once it is over: the one running today (a week whose Sunday is today) is
+    # not yet missed, and counting it made every weekly chief fail on the last day of each week
+    judged_end = min(end, timezone.localdate())
     out: list[Duty] = []
     for post in posts:
         rule = find(post.role.system_id, post.level, post.region.path)
@@ -107,7 +112,7 @@ def duties(user, start: dt.date, end: dt.date, *, root: Region | None = None, le
         d = Duty(post.pk, post.person_id, post.person.name, post.person.title, post.role.name, post.level,
                  post.feature_id, post.feature.name, post.region_id, post.region.name, post.region.path,
                  rule.period, rule.required)
-        d._periods = [p for p in periods.periods_ending_within(start, end, rule.period)  # type: ignore[attr-defined]
+        d._periods = [p for p in periods.periods_ending_within(start, judged_end, rule.period)  # type: ignore[attr-defined]
                       if post.valid_from <= p.start and (post.valid_to is None or post.valid_to >= p.last_day)]
         d.due = len(d._periods)  # type: ignore[attr-defined]
         out.append(d)
@@ -142,6 +147,16 @@ def duties(user, start: dt.date, end: dt.date, *, root: Region | None = None, le
     return out
 
 
+# 履职率 bands: at least 90 % good, at least 60 % fair, below that poor
+BANDS = ((90, "good"), (60, "fair"), (0, "poor"))
+
+
+def rate_band(percent: int | None) -> str:
+    if percent is None:
+        return "none"
+    return next(name for floor, name in BANDS if percent >= floor)
+
+
 @dataclass
 class Row:
     """Compliance of one region (and everything below it) at one chief level."""
@@ -164,6 +179,16 @@ class Row:
     @property
     def post_rate(self) -> float | None:
         return self.posts_ok / self.posts if self.posts else None
+
+    @property
+    def percent(self) -> int | None:
+        """The rate as the whole percent shown (rounded down: 89.6 % is not yet 90 %)."""
+        return None if self.rate is None else int(self.rate * 100 + 1e-9)
+
+    @property
+    def band(self) -> str:
+        """good, fair or poor, by the percent shown (see BANDS)."""
+        return rate_band(self.percent)
 
     def as_dict(self) -> dict:
         return {"region_id": self.region_id, "region": self.region, "region_code": self.region_code,

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.staticfiles import finders
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.templatetags.static import static
@@ -23,7 +24,7 @@ from zhangzhi.lib import export, storage
 from zhangzhi.lib.errors import InvalidInput
 from zhangzhi.lib.params import date_or_none as _date
 from zhangzhi.org.jurisdiction import get_visible_or_404
-from zhangzhi.org.models import ChiefLevel, Post, Region
+from zhangzhi.org.models import ChiefLevel, Level, Post, Region
 
 from . import compliance, display
 from .api import compliance_args, filtered, patrol_detail
@@ -111,9 +112,11 @@ def patrol_list(request):
         qs, params["error"] = Patrol.objects.none(), gettext("筛选条件有误：%(detail)s") % {"detail": exc}
     fmt = request.GET.get("format")
     if fmt in ("csv", "xlsx"):
-        rows = [_export_row(p) for p in qs.defer("track", "signature")[:100_000]]
-        # chiefs' names: personal data, recorded as such by lib.export
-        return export.respond(request, fmt, "patrols", EXPORT_HEADER, rows, what="patrols.Patrol", count=len(rows))
+        # streamed row by row (a year of a city is ~17,000 patrols): the download starts at once;
+        # chiefs' names are personal data, recorded as such by lib.export (no count: not known yet)
+        rows = _export_rows(qs.defer(*EXPORT_DEFER)[:EXPORT_LIMIT])
+        return export.respond(request, fmt, "patrols", EXPORT_HEADER, rows, what="patrols.Patrol",
+                              title=_("巡河记录"))
     page = Paginator(qs.defer("track", "signature"), 50).get_page(request.GET.get("page"))
     sep = display.reason_separator()
     for p in page:
@@ -123,9 +126,32 @@ def patrol_list(request):
     query.pop("page", None)
     return render(request, "patrols/list.html", {
         "page": page, "params": params, "levels": ChiefLevel.choices, "query": query.urlencode(),
+        "regions": region_choices(request.user, params.get("region")),
         "flags": [(f, display.flag_label(f)) for f in display.FLAG_LABELS]})
 
 
+PICKER_LEVELS = (Level.PROVINCE, Level.CITY, Level.COUNTY, Level.ZONE, Level.TOWNSHIP)
+
+
+def region_choices(user, current: str | None = None) -> list[tuple[str, str]]:
+    """The regions of the user's jurisdiction a filter may pick, townships and up (villages are
+    hundreds), in tree order and indented by depth: (code, label). A region chosen elsewhere (a
+    village in a link) is kept as an option so the filter shows what it applies."""
+    visible = Region.objects.visible_to(user).exclude(code="").filter(code__isnull=False)
+    q = Q(level__in=PICKER_LEVELS)
+    if current:
+        q |= Q(code=current)
+    regions = list(visible.filter(q).only("code", "name", "path").order_by("path"))
+    if not regions:
+        return []
+    top = min(r.path.count("/") for r in regions)
+    return [(r.code, "\u3000" * (r.path.count("/") - top) + r.name) for r in regions]
+
+
+EXPORT_LIMIT = 100_000
+# what a row of the export does not show: the track, and the reach's and region's geometry that
+# select_related would otherwise read for every patrol (most of the export's time)
+EXPORT_DEFER = ("track", "signature", "rules", "feature__geometry", "feature__description", "region__boundary")
 EXPORT_HEADER = [_("编号"), _("巡河人"), _("级别"), _("河段"), _("行政区"), _("开始时间"), _("时长(分钟)"),
                  _("里程(公里)"), _("缓冲区内比例"), _("覆盖率"), _("最高速度(km/h)"), _("有效"), _("原因"),
                  _("疑似作弊")]
@@ -135,12 +161,18 @@ COMPLIANCE_HEADER = [_("行政区"), _("级别"), _("河长"), _("职务"), _("�
                      _("有效巡河"), _("达标"), _("未达标周期")]
 
 
-def _export_row(p: Patrol) -> list:
-    local = timezone.localtime(p.started_at)
-    return [p.pk, p.person.name, p.get_level_display(), p.feature.name, p.region.name, local.strftime("%Y-%m-%d %H:%M"),
-            round(p.duration_s / 60, 1), round(p.length_m / 1000, 2), round(p.within_buffer_share, 3),
-            round(p.coverage, 3), p.max_speed_kmh, display.yes_no(p.effective),
-            display.reason_separator().join(display.reasons(p.reasons)), ",".join(p.flags)]
+def _export_rows(qs):
+    """Rows of the patrol export, read in chunks. Labels are translated once, not per row (the
+    choices' lazy strings cost more than the row itself)."""
+    levels = {k: str(v) for k, v in ChiefLevel.choices}
+    yes, no = display.yes_no(True), display.yes_no(False)
+    sep = display.reason_separator()
+    for p in qs.iterator(chunk_size=2000):
+        local = timezone.localtime(p.started_at)
+        yield [p.pk, p.person.name, levels.get(p.level, p.level), p.feature.name, p.region.name,
+               local.strftime("%Y-%m-%d %H:%M"), round(p.duration_s / 60, 1), round(p.length_m / 1000, 2),
+               round(p.within_buffer_share, 3), round(p.coverage, 3), p.max_speed_kmh, yes if p.effective else no,
+               sep.join(display.reasons(p.reasons)), ",".join(p.flags)]
 
 
 @login_required
@@ -179,20 +211,27 @@ def compliance_page(request):
         out = [[d.region, dict(ChiefLevel.choices).get(d.level, d.level), d.person, d.role, d.feature,
                 d.period, d.due, d.met, d.effective, display.yes_no(d.ok),
                 sep.join(display.period_label(m) for m in d.missed)] for d in chiefs]
-        return export.respond(request, fmt, "compliance", header, out, what="patrols.compliance", count=len(out))
+        return export.respond(request, fmt, "compliance", header, out, what="patrols.compliance", count=len(out),
+                              title=_("巡河履职"))
     names = dict(ChiefLevel.choices)
     for r in rows:
         r.level_label = names.get(r.level, r.level)
-    for d in chiefs[:500]:
+    # a city has hundreds of duty posts: the region rows come first, the chiefs (worst first) by pages
+    page = Paginator(chiefs, CHIEFS_PER_PAGE).get_page(g.get("page"))
+    for d in page:
         d.period_label = display.PERIOD_KIND_LABELS[d.period]
         d.missed_labels = [display.period_label(m) for m in d.missed[:7]]
     trail = list(root.ancestors()) if root else []
     query = g.copy()
+    query.pop("page", None)
     return render(request, "patrols/compliance.html", {
         "start": start, "end": end, "last": end - dt.timedelta(days=1), "root": root, "trail": trail,
-        "rows": rows, "chiefs": chiefs[:500], "n_chiefs": len(chiefs), "sep": display.list_separator(),
+        "rows": rows, "chiefs": page, "page": page, "n_chiefs": len(chiefs), "sep": display.list_separator(),
         "n_no_patrol": sum(d.none for d in chiefs), "level": level, "levels": ChiefLevel.choices,
-        "query": query.urlencode(), "child_level": Region.objects.filter(parent=root).exists() if root else True})
+        "query": query.urlencode()})
+
+
+CHIEFS_PER_PAGE = 50
 
 
 def finding_photo(request, finding_id: int):

@@ -24,6 +24,11 @@ def test_the_station_list_renders_in_english_with_the_language_cookie(stations, 
 
 
 def test_the_station_page_renders_in_english(stations, client):
+    from zhangzhi.monitoring.ingest import Ingestor, Received
+
+    from .conftest import MN_YU, at, hourly
+
+    Ingestor(alerts=False).process([Received(hourly(MN_YU, at(1), {"w21003": 0.4}))])  # data: the chart is shown
     assert client.login(username="county-office", password=PASSWORD)
     client.cookies["django_language"] = "en"
     page = client.get(f"/monitoring/stations/{stations['yu'].pk}/").content.decode()

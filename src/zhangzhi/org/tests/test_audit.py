@@ -335,7 +335,7 @@ def test_the_audit_export_is_itself_recorded(world, auditor, client):
     assert "county-auditor" in body
     row = last(kind="export", model="org.ChangeLog")
     assert row.username == "county-auditor" and row.ip == IP and row.summary["filters"] == {"kind": "login"}
-    wb = load_workbook(io.BytesIO(client.get("/audit/export.xlsx").content))
+    wb = load_workbook(io.BytesIO(client.get("/audit/export.xlsx").getvalue()))
     values = [c.value for c in next(wb.active.iter_rows())]
     assert values[:3] == ["time", "kind", "user"]
 
@@ -381,3 +381,11 @@ def test_the_log_keeps_that_a_phone_changed_not_the_number(world):
     oa.log_change(None, "change", person, diff={"phone": ["13800000000", "13611112222"]})
     row = last(action="change", model="org.Person")
     assert row.before == {"phone": "138****0000"} and row.after == {"phone": "136****2222"}
+
+
+def test_the_audit_page_shows_fields_not_a_python_repr():
+    from zhangzhi.org.templatetags.audit_tags import fields
+
+    html = fields({"name": "温河<b>", "mn": None})
+    assert "{" not in html and "name" in html and "温河&lt;b&gt;" in html and "—" in html
+    assert fields({}) == "" and fields(None) == ""

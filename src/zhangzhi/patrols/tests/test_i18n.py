@@ -62,7 +62,7 @@ def test_the_patrol_detail_and_api_show_the_reasons_in_english(patrols, client):
 
 
 def test_the_exports_speak_english(patrols, client):
-    text = english(client).get("/patrols/", {"format": "csv"}).content.decode("utf-8-sig")
+    text = english(client).get("/patrols/", {"format": "csv"}).getvalue().decode("utf-8-sig")
     assert text.splitlines()[0].startswith("Code,Patroller") and ",no," in text and "Patrol shorter than" in text
 
 
