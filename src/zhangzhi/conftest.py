@@ -153,6 +153,16 @@ def api(client):
     return make
 
 
+def sign_in(page, base_url: str, username: str, password: str = PASSWORD) -> None:
+    """Log in through the real login page, as a person would (browser tests)."""
+    page.goto(f"{base_url}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_load_state()
+    assert "/accounts/login/" not in page.url
+
+
 @pytest.fixture(scope="module")
 def browser():
     """Debian's chromium driven by Playwright (never a downloaded browser), one per test module.

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from zhangzhi.conftest import BROWSER_MARKS, PASSWORD, SCREENSHOTS
+from zhangzhi.conftest import BROWSER_MARKS, SCREENSHOTS, sign_in
 
 ON_TOWN_REACH = (38.0725, 113.375)  # on 测试河秀水镇段, between its ends
 
@@ -28,12 +28,7 @@ def page_as(browser, live_server, who=None):
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.js_errors = errors
     if who:
-        page.goto(f"{live_server.url}/accounts/login/")
-        page.fill("input[name=username]", who)
-        page.fill("input[name=password]", PASSWORD)
-        page.get_by_role("button", name="登录").click()
-        page.wait_for_load_state()
-        assert "/accounts/login/" not in page.url
+        sign_in(page, live_server.url, who)
     return context, page
 
 

@@ -10,7 +10,7 @@ import re
 import pytest
 from django.utils import timezone
 
-from zhangzhi.conftest import BROWSER_MARKS, PASSWORD, SCREENSHOTS
+from zhangzhi.conftest import BROWSER_MARKS, SCREENSHOTS, sign_in
 
 from .test_inbox import clone
 
@@ -45,12 +45,7 @@ def backlog(world):
 def signed_in(browser, live_server, who, size):
     context = browser.new_context(viewport=SIZES[size], locale="zh-CN")
     page = context.new_page()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", who)
-    page.fill("input[name=password]", PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_load_state()
-    assert "/accounts/login/" not in page.url
+    sign_in(page, live_server.url, who)
     return context, page
 
 

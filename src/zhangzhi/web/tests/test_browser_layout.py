@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from zhangzhi.conftest import BROWSER_MARKS, PASSWORD, SCREENSHOTS
+from zhangzhi.conftest import BROWSER_MARKS, SCREENSHOTS, sign_in
 
 pytestmark = BROWSER_MARKS
 
@@ -44,12 +44,7 @@ def new_page(browser, live_server):
         page = ctx.new_page()
         page.on("pageerror", lambda e: errors.append(str(e)))
         if who:
-            page.goto(f"{live_server.url}/accounts/login/")
-            page.fill("input[name=username]", who)
-            page.fill("input[name=password]", PASSWORD)
-            page.get_by_role("button", name="登录").click()
-            page.wait_for_load_state()
-            assert "/accounts/login/" not in page.url
+            sign_in(page, live_server.url, who)
         return page
 
     yield make
